@@ -1,0 +1,3 @@
+module kioskwall
+
+go 1.26
