@@ -45,20 +45,37 @@ func readU8(in *bufio.Reader) (uint8, error) {
 	return b, err
 }
 
+// readU16 and readU32 peek into the reader's buffer instead of reading into a
+// local array: an array handed to io.ReadFull escapes to the heap, and these
+// run for every rectangle, which must not allocate.
 func readU16(in *bufio.Reader) (uint16, error) {
-	var b [2]byte
-	if err := readFull(in, b[:]); err != nil {
+	b, err := peek(in, 2)
+	if err != nil {
 		return 0, err
 	}
-	return binary.BigEndian.Uint16(b[:]), nil
+	v := binary.BigEndian.Uint16(b)
+	_, err = in.Discard(2)
+	return v, err
 }
 
 func readU32(in *bufio.Reader) (uint32, error) {
-	var b [4]byte
-	if err := readFull(in, b[:]); err != nil {
+	b, err := peek(in, 4)
+	if err != nil {
 		return 0, err
 	}
-	return binary.BigEndian.Uint32(b[:]), nil
+	v := binary.BigEndian.Uint32(b)
+	_, err = in.Discard(4)
+	return v, err
+}
+
+// peek returns the next n bytes without consuming them; n is at most the
+// reader's buffer size (16 bytes or more). A short read is io.ErrUnexpectedEOF.
+func peek(in *bufio.Reader, n int) ([]byte, error) {
+	b, err := in.Peek(n)
+	if len(b) < n && err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return b, err
 }
 
 // discard skips n bytes.
