@@ -110,3 +110,42 @@ func vncAuthResponse(password string, challenge []byte) []byte {
 	c.Encrypt(out[8:], challenge[8:16])
 	return out
 }
+
+// vncPasswordKey is the fixed DES key with which vncpasswd obfuscates the
+// password files of TightVNC, TigerVNC and RealVNC, bit-reversed per byte as
+// VNC's own DES variant applies it.
+var vncPasswordKey = []byte{0xe8, 0x4a, 0xd6, 0x60, 0xc4, 0x72, 0x1a, 0xe0}
+
+// DecodeVNCPasswordFile recovers the password from a file written by vncpasswd
+// (8 obfuscated bytes, or 16 with a view-only password). ok is false when b
+// does not look like one, e.g. a plain text file.
+func DecodeVNCPasswordFile(b []byte) (password string, ok bool) {
+	if len(b) != 8 && len(b) != 16 {
+		return "", false
+	}
+	c, err := des.NewCipher(vncPasswordKey)
+	if err != nil {
+		return "", false
+	}
+	var out [8]byte
+	c.Decrypt(out[:], b[:8])
+	n := 0
+	for n < 8 && out[n] != 0 {
+		if out[n] < 0x20 || out[n] > 0x7e {
+			return "", false
+		}
+		n++
+	}
+	return string(out[:n]), n > 0
+}
+
+// EncodeVNCPasswordFile obfuscates password the way vncpasswd does, for tests
+// and tools that write password files real servers read.
+func EncodeVNCPasswordFile(password string) []byte {
+	var in [8]byte
+	copy(in[:], password)
+	c, _ := des.NewCipher(vncPasswordKey)
+	out := make([]byte, 8)
+	c.Encrypt(out, in[:])
+	return out
+}

@@ -19,7 +19,9 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"sim": {"run synthetic kiosks (VNC servers) on loopback addresses", runSim},
+		"sim":      {"run synthetic kiosks (VNC servers) on loopback addresses", runSim},
+		"snapshot": {"save one full-resolution frame of a VNC server as PNG", runSnapshot},
+		"check":    {"show what a kiosk's VNC server offers and what a frame costs", runCheck},
 	}
 }
 
