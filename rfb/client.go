@@ -19,6 +19,9 @@ type ClientConfig struct {
 	// Password for VNC authentication. It is used once, in the handshake, and
 	// never appears in an error or log.
 	Password string
+	// SecurityTypes the client may use, in order of preference; nil means VNC
+	// authentication, Tight, None (None first when there is no password).
+	SecurityTypes []SecurityType
 	// Framebuffer receives the decoded pixels. Required.
 	Framebuffer Framebuffer
 	// PixelFormat to ask the server for; nil keeps the server's native format.

@@ -182,7 +182,13 @@ func (c *Client) chooseSecurity(offered []SecurityType) (SecurityType, error) {
 	if c.cfg.Password != "" {
 		prefs = []SecurityType{SecVNCAuth, SecTight, SecNone}
 	}
+	if c.cfg.SecurityTypes != nil {
+		prefs = c.cfg.SecurityTypes
+	}
 	for _, t := range prefs {
+		if t != SecNone && t != SecVNCAuth && t != SecTight {
+			continue
+		}
 		if has(t) {
 			return t, nil
 		}
