@@ -27,9 +27,10 @@ func NewBuffer(width, height int, pf PixelFormat) *Buffer {
 	return b
 }
 
-// MaxDesktopPixels bounds the desktops kioskwall accepts (16384x16384), so that
-// no server can make it allocate an arbitrary amount.
-const MaxDesktopPixels = 16384 * 16384
+// MaxDesktopPixels bounds the desktops kioskwall accepts (8192x8192, twice a
+// 4K screen each way), so that no server can make it allocate an arbitrary
+// amount.
+const MaxDesktopPixels = 8192 * 8192
 
 // SetFormat implements Framebuffer. It reuses the pixel slice when it is big
 // enough, so resizes and pixel-format changes do not allocate in steady state.

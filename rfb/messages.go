@@ -37,7 +37,7 @@ const maxCursorSide = 1024
 // Next reads one server message. A FramebufferUpdate is decoded into the
 // framebuffer before Next returns it; the *Update is reused by the next call.
 func (c *Client) Next() (Message, error) {
-	t, err := readU8(c.in)
+	t, err := c.in.ReadByte() // io.EOF here is a clean end between messages
 	if err != nil {
 		return nil, err
 	}
