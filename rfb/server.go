@@ -1,0 +1,264 @@
+package rfb
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// ServerConfig says how Serve speaks to one client.
+type ServerConfig struct {
+	// Name is the desktop name announced in ServerInit.
+	Name string
+	// Password selects VNC authentication; "" means security type None.
+	Password string
+	// MaxVersion is the highest protocol version offered: "3.8" (the
+	// default), "3.7" or "3.3", so tests can act like old servers.
+	MaxVersion string
+	// Encodings are the pixel encodings offered (CopyRect included); nil
+	// means every encoding the server side implements and CopyRect. Raw is
+	// always possible, as the protocol requires.
+	Encodings []Encoding
+	// OnInput receives the client's key, pointer and cut-text events, in
+	// order, from the goroutine that reads the connection. May be nil.
+	OnInput func(InputEvent)
+	// Logger receives session events; nil means no logging.
+	Logger *slog.Logger
+	// WriteTimeout bounds every write to the client, so a client that stops
+	// reading ends its own session instead of holding anything up; default 10 s.
+	WriteTimeout time.Duration
+	// BytesSent, if set, is increased by every byte written to the client.
+	BytesSent *atomic.Int64
+}
+
+// InputKind says which client message an InputEvent carries.
+type InputKind uint8
+
+// Input event kinds.
+const (
+	InputKey InputKind = iota + 1
+	InputPointer
+	InputCutText
+)
+
+func (k InputKind) String() string {
+	switch k {
+	case InputKey:
+		return "key"
+	case InputPointer:
+		return "pointer"
+	case InputCutText:
+		return "cut-text"
+	}
+	return fmt.Sprintf("InputKind(%d)", uint8(k))
+}
+
+// InputEvent is one KeyEvent, PointerEvent or ClientCutText from a client.
+type InputEvent struct {
+	Kind InputKind
+	// Down and Key (an X keysym) describe a key event.
+	Down bool
+	Key  uint32
+	// Buttons (bit 0 is the left button) and X, Y describe a pointer event.
+	// The position is as the client sent it and may lie outside the desktop.
+	Buttons uint8
+	X, Y    int
+	// Text is the cut text, decoded from Latin-1.
+	Text string
+}
+
+// ErrClientAuthFailed is returned by Serve when the client's answer to the
+// VNC authentication challenge did not match the password.
+var ErrClientAuthFailed = errors.New("rfb: client failed VNC authentication (wrong password)")
+
+// Serve speaks the server side of RFB to one client on conn, showing d. It
+// returns when ctx ends or the client leaves (nil), or when the client breaks
+// the protocol or fails authentication (an error saying what was wrong), and
+// always closes conn. Serve runs in the caller's goroutine plus one goroutine
+// of its own that reads the connection and is gone when Serve returns.
+func Serve(ctx context.Context, conn net.Conn, d *Desktop, cfg ServerConfig) error {
+	s, err := newServerConn(conn, d, cfg)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+
+	msgs := make(chan clientMessage)
+	started, quit, readerDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	// The one helper goroutine: it closes the connection if ctx ends during
+	// the handshake, then reads client messages until told to quit.
+	go func() {
+		defer close(readerDone)
+		select {
+		case <-ctx.Done():
+			conn.Close()
+			return
+		case <-quit:
+			return
+		case <-started:
+		}
+		s.readLoop(msgs, quit)
+	}()
+	defer func() {
+		conn.Close()
+		close(quit)
+		<-readerDone
+	}()
+
+	err = s.handshake()
+	if s.w != nil {
+		defer d.unwatch(s.w)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	close(started)
+	err = s.run(ctx, msgs)
+	s.log.Debug("rfb: session ended", "remote", conn.RemoteAddr(), "bytes_sent", s.sent, "err", err)
+	return err
+}
+
+// serverConn is the state of one served connection. Fields below the reader
+// marker belong to the goroutine running Serve.
+type serverConn struct {
+	conn    net.Conn
+	in      *bufio.Reader
+	d       *Desktop
+	cfg     ServerConfig
+	log     *slog.Logger
+	minor   int
+	offered map[Encoding]bool // pixel encodings offered, CopyRect included
+
+	// Owned by the goroutine running Serve.
+	w           *watcher
+	width       int // the desktop size the client knows
+	height      int
+	desktopPF   PixelFormat // the desktop format the converter was built for
+	pf          PixelFormat // the client's format
+	prefs       encodingPrefs
+	encoders    map[Encoding]encoder
+	conv        pixelConverter
+	palette     [256]Colour
+	sendPalette bool // the client is colour-mapped and needs SetColourMapEntries
+	sendCursor  bool // the client just asked for cursor shapes
+
+	// The outstanding FramebufferUpdateRequest: reqPending says one is
+	// outstanding, req is the union of the areas asked for, and full (with
+	// fullPending) the union of the areas asked for non-incrementally.
+	reqPending  bool
+	req         image.Rectangle
+	fullPending bool
+	full        image.Rectangle
+	edsInitial  bool // a non-incremental request owes an ExtendedDesktopSize rectangle
+	edsReplies  int  // SetDesktopSize messages not yet answered
+
+	plan   updatePlan
+	out    bytes.Buffer // the message being built
+	chunk  bytes.Buffer // one encoder call's output
+	nrects int          // rectangles in out (when counted)
+	pix    []byte       // pixels of one band in the client's format
+	warned map[Encoding]bool
+	sent   int64
+}
+
+// Defaults and bounds for served connections.
+const (
+	defaultWriteTimeout = 10 * time.Second
+	// handshakeTimeout bounds the handshake, so a connection that says
+	// nothing does not hold a session open.
+	handshakeTimeout = 30 * time.Second
+	// maxClientCutText bounds ClientCutText: a clipboard, not a file transfer.
+	maxClientCutText = 1 << 20
+	// maxSetDesktopSizeOwed bounds SetDesktopSize messages answered in one
+	// update; a client sending more without asking for updates is broken.
+	maxSetDesktopSizeOwed = 64
+)
+
+func newServerConn(conn net.Conn, d *Desktop, cfg ServerConfig) (*serverConn, error) {
+	s := &serverConn{conn: conn, d: d, cfg: cfg, log: cfg.Logger, encoders: newEncoders(), warned: map[Encoding]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cfg.WriteTimeout <= 0 {
+		s.cfg.WriteTimeout = defaultWriteTimeout
+	}
+	switch cfg.MaxVersion {
+	case "", "3.8":
+		s.minor = 8
+	case "3.7":
+		s.minor = 7
+	case "3.3":
+		s.minor = 3
+	default:
+		return nil, fmt.Errorf("rfb: ServerConfig.MaxVersion %q; use \"3.3\", \"3.7\" or \"3.8\"", cfg.MaxVersion)
+	}
+	s.offered = map[Encoding]bool{EncRaw: true}
+	if cfg.Encodings == nil {
+		s.offered[EncCopyRect] = true
+		for e := range s.encoders {
+			s.offered[e] = true
+		}
+	}
+	for _, e := range cfg.Encodings {
+		if _, ok := s.encoders[e]; !ok && e != EncCopyRect {
+			return nil, fmt.Errorf("rfb: ServerConfig.Encodings lists %v, which the server side cannot encode", e)
+		}
+		s.offered[e] = true
+	}
+	s.in = bufio.NewReaderSize(conn, 4096)
+	return s, nil
+}
+
+// run handles client messages and desktop changes until the session ends.
+func (s *serverConn) run(ctx context.Context, msgs <-chan clientMessage) error {
+	for {
+		if s.reqPending {
+			if err := s.update(); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.w.wake:
+		case m := <-msgs:
+			if m.err != nil {
+				if errors.Is(m.err, io.EOF) || ctx.Err() != nil {
+					return nil
+				}
+				return m.err
+			}
+			if err := s.handle(m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// write sends b within the write timeout and counts it.
+func (s *serverConn) write(b []byte) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	n, err := s.conn.Write(b)
+	s.sent += int64(n)
+	if s.cfg.BytesSent != nil {
+		s.cfg.BytesSent.Add(int64(n))
+	}
+	if err != nil {
+		return fmt.Errorf("rfb: writing to client: %w", err)
+	}
+	return nil
+}
