@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"image"
 )
 
@@ -15,16 +16,18 @@ import (
 type copyRectDecoder struct{ bounds image.Rectangle }
 
 func (d *copyRectDecoder) decode(in *bufio.Reader, pf PixelFormat, r image.Rectangle, fb Framebuffer) error {
-	sx, err := readU16(in)
+	b, err := peek(in, 4)
 	if err != nil {
-		return err
+		return fmt.Errorf("copyrect: %dx%d rectangle at %v: source position: %w", r.Dx(), r.Dy(), r.Min, err)
 	}
-	sy, err := readU16(in)
-	if err != nil {
-		return err
+	src := image.Point{int(binary.BigEndian.Uint16(b)), int(binary.BigEndian.Uint16(b[2:]))}
+	in.Discard(4)
+	// An empty rectangle copies nothing, so its source is never checked and
+	// must not reach the framebuffer either.
+	if r.Empty() {
+		return nil
 	}
-	src := image.Point{int(sx), int(sy)}
-	if !r.Sub(r.Min).Add(src).In(d.bounds) && !r.Empty() {
+	if !r.Sub(r.Min).Add(src).In(d.bounds) {
 		return protoErr("copyrect source %v of a %dx%d rectangle lies outside the %dx%d framebuffer",
 			src, r.Dx(), r.Dy(), d.bounds.Dx(), d.bounds.Dy())
 	}
