@@ -57,11 +57,13 @@ func rgbaAt(img *image.RGBA, x, y int) (r, g, b, a uint8) {
 	i := img.PixOffset(x, y)
 	r, g, b, a = img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3]
 	if a != 0 && a != 0xff {
-		r = uint8(min(255, int(r)*255/int(a)))
-		g = uint8(min(255, int(g)*255/int(a)))
-		b = uint8(min(255, int(b)*255/int(a)))
+		r, g, b = unpremultiply(r, a), unpremultiply(g, a), unpremultiply(b, a)
 	}
 	return r, g, b, a
+}
+
+func unpremultiply(c, a uint8) uint8 {
+	return uint8(min(255, (int(c)*255+int(a)/2)/int(a)))
 }
 
 // nearestColour returns the palette index closest to the colour, for

@@ -1,9 +1,13 @@
 package rfb
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"image"
+	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -152,5 +156,156 @@ func (s *testServer) result(t testing.TB) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no session ended within 10 s")
 		return errors.New("timeout")
+	}
+}
+
+// rawClient speaks RFB byte by byte, so tests state exactly what the
+// protocol says goes over the wire, independently of rfb.Client.
+type rawClient struct {
+	t    testing.TB
+	conn net.Conn
+	in   *bufio.Reader
+}
+
+func dialRaw(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawClient{t: t, conn: conn, in: bufio.NewReader(conn)}
+}
+
+func (c *rawClient) send(b ...byte) {
+	c.t.Helper()
+	if _, err := c.conn.Write(b); err != nil {
+		c.t.Fatalf("client write: %v", err)
+	}
+}
+
+func (c *rawClient) read(n int) []byte {
+	c.t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c.in, b); err != nil {
+		c.t.Fatalf("client read of %d bytes: %v", n, err)
+	}
+	return b
+}
+
+// expect reads len(want) bytes and checks them.
+func (c *rawClient) expect(what string, want []byte) {
+	c.t.Helper()
+	if got := c.read(len(want)); !bytes.Equal(got, want) {
+		c.t.Fatalf("%s: got % x, want % x", what, got, want)
+	}
+}
+
+func (c *rawClient) u8() int  { c.t.Helper(); return int(c.read(1)[0]) }
+func (c *rawClient) u16() int { c.t.Helper(); return int(binary.BigEndian.Uint16(c.read(2))) }
+func (c *rawClient) u32() int { c.t.Helper(); return int(binary.BigEndian.Uint32(c.read(4))) }
+
+// closed reports whether the server closed the connection (nothing more to read).
+func (c *rawClient) closed() bool {
+	_, err := c.in.ReadByte()
+	return err != nil
+}
+
+// handshake38None runs a 3.8 handshake with security None and returns the
+// ServerInit size.
+func (c *rawClient) handshake38None() (w, h int) {
+	c.t.Helper()
+	c.expect("version", []byte("RFB 003.008\n"))
+	c.send([]byte("RFB 003.008\n")...)
+	c.expect("security types", []byte{1, 1})
+	c.send(1)
+	c.expect("security result", []byte{0, 0, 0, 0})
+	c.send(1)
+	w, h = c.u16(), c.u16()
+	c.read(16)
+	c.read(c.u32())
+	return w, h
+}
+
+// setEncodings sends SetEncodings.
+func (c *rawClient) setEncodings(encs ...Encoding) {
+	c.t.Helper()
+	b := []byte{2, 0}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(encs)))
+	for _, e := range encs {
+		b = binary.BigEndian.AppendUint32(b, uint32(int32(e)))
+	}
+	c.send(b...)
+}
+
+// setPixelFormat sends SetPixelFormat.
+func (c *rawClient) setPixelFormat(pf PixelFormat) {
+	c.t.Helper()
+	m := pf.Marshal()
+	c.send(append([]byte{0, 0, 0, 0}, m[:]...)...)
+}
+
+// request sends a FramebufferUpdateRequest.
+func (c *rawClient) request(incremental bool, r image.Rectangle) {
+	c.t.Helper()
+	b := []byte{3, 0}
+	if incremental {
+		b[1] = 1
+	}
+	for _, v := range []int{r.Min.X, r.Min.Y, r.Dx(), r.Dy()} {
+		b = binary.BigEndian.AppendUint16(b, uint16(v))
+	}
+	c.send(b...)
+}
+
+// rawRect is one rectangle of an update as it came over the wire.
+type rawRect struct {
+	r    image.Rectangle
+	enc  Encoding
+	data []byte // Raw pixels, the CopyRect source, or pseudo-encoding data
+}
+
+// readUpdate reads one server message, which must be a FramebufferUpdate
+// (colour map entries before it are skipped), whose rectangles use only Raw,
+// CopyRect and the pseudo-encodings; bpp is the client's bytes a pixel. It
+// returns the rectangles and the count in the header.
+func (c *rawClient) readUpdate(bpp int) ([]rawRect, int) {
+	c.t.Helper()
+	for {
+		switch t := c.u8(); t {
+		case 1:
+			c.read(3)
+			c.read(6 * c.u16())
+			continue
+		case 0:
+		default:
+			c.t.Fatalf("server message type %d, want a FramebufferUpdate", t)
+		}
+		c.read(1)
+		count := c.u16()
+		var rects []rawRect
+		for i := 0; i < count; i++ {
+			x, y, w, h := c.u16(), c.u16(), c.u16(), c.u16()
+			rr := rawRect{r: image.Rect(x, y, x+w, y+h), enc: Encoding(int32(c.u32()))}
+			switch rr.enc {
+			case EncRaw:
+				rr.data = c.read(w * h * bpp)
+			case EncCopyRect:
+				rr.data = c.read(4)
+			case EncCursor:
+				rr.data = c.read(w*h*bpp + (w+7)/8*h)
+			case EncExtendedDesktopSize:
+				n := c.read(4)
+				rr.data = append(n, c.read(16*int(n[0]))...)
+			case EncDesktopSize:
+			case EncLastRect:
+				return append(rects, rr), count
+			default:
+				c.t.Fatalf("rectangle %d uses encoding %v, which this test did not ask for", i, rr.enc)
+			}
+			rects = append(rects, rr)
+		}
+		return rects, count
 	}
 }

@@ -154,7 +154,8 @@ func (s *serverConn) resync(p *updatePlan) error {
 	return nil
 }
 
-// doneSending lets copies be recorded as copies again.
+// doneSending lets copies be recorded as copies again. It is safe to call
+// more than once.
 func (s *serverConn) doneSending() {
 	s.d.mu.Lock()
 	s.w.sending = false
@@ -234,6 +235,9 @@ func (s *serverConn) writeDataUpdate(p *updatePlan) error {
 			break
 		}
 	}
+	// Every pixel is read: a copy from now on can only read a source the
+	// client will hold, so it may be sent as a copy again.
+	s.doneSending()
 	return s.endUpdate()
 }
 
