@@ -75,7 +75,7 @@ type Client struct {
 	update        Update
 	cursor        *Cursor
 	scratch       []byte
-	record        io.Writer
+	hdr           [12]byte
 }
 
 // Dial connects to addr ("host:port") and runs the handshake within ctx.

@@ -70,14 +70,15 @@ func (c *Client) readUpdate() (*Update, error) {
 	}
 	clear(u.Encodings)
 
-	var hdr [3]byte
-	if err := readFull(c.in, hdr[:]); err != nil {
+	// Headers are read into the client's own array: a local one would escape
+	// through the io.Reader and cost an allocation per rectangle.
+	rh := c.hdr[:12]
+	if err := readFull(c.in, rh[:3]); err != nil {
 		return nil, err
 	}
-	n := int(binary.BigEndian.Uint16(hdr[1:]))
-	var rh [12]byte
+	n := int(binary.BigEndian.Uint16(rh[1:]))
 	for i := 0; i < n; i++ {
-		if err := readFull(c.in, rh[:]); err != nil {
+		if err := readFull(c.in, rh); err != nil {
 			return nil, err
 		}
 		x, y := int(binary.BigEndian.Uint16(rh[0:])), int(binary.BigEndian.Uint16(rh[2:]))
