@@ -272,3 +272,21 @@ func (pf PixelFormat) TightPixelSize() int {
 	}
 	return pf.BytesPerPixel()
 }
+
+// ExpandTight converts one TPIXEL in src to a PIXEL in dst.
+func (pf PixelFormat) ExpandTight(dst, src []byte) {
+	if !pf.TightRGB() {
+		copy(dst[:pf.BytesPerPixel()], src)
+		return
+	}
+	pf.PutPixel(dst, pf.FromRGB(src[0], src[1], src[2]))
+}
+
+// ShrinkTight converts one PIXEL in src to a TPIXEL in dst.
+func (pf PixelFormat) ShrinkTight(dst, src []byte) {
+	if !pf.TightRGB() {
+		copy(dst, src[:pf.BytesPerPixel()])
+		return
+	}
+	dst[0], dst[1], dst[2] = pf.RGB(pf.Pixel(src))
+}

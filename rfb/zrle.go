@@ -245,10 +245,12 @@ type zrleEncoder struct {
 	out  []byte   // the tile's uncompressed encoding
 }
 
-// zlibLevel is the zlib level the client asked for, or zlib's default.
+// zlibLevel is the zlib level the client asked for, or 6, zlib's default.
+// It is always a level number, never zlib.DefaultCompression (-1), so that
+// Tight can tell whether the level really changed.
 func zlibLevel(opts EncodeOptions) int {
 	if opts.Compression < zlib.NoCompression || opts.Compression > zlib.BestCompression {
-		return zlib.DefaultCompression
+		return 6
 	}
 	return opts.Compression
 }

@@ -34,9 +34,11 @@ type zlibStream struct {
 	zw  *zlib.Writer
 }
 
-func newZlibStream() *zlibStream {
+func newZlibStream() *zlibStream { return newZlibStreamLevel(zlib.DefaultCompression) }
+
+func newZlibStreamLevel(level int) *zlibStream {
 	s := &zlibStream{}
-	s.zw = zlib.NewWriter(&s.buf)
+	s.zw, _ = zlib.NewWriterLevel(&s.buf, level)
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"errors"
 	"io"
+	"slices"
 )
 
 // zstream is one persistent zlib stream, as Zlib, ZRLE and Tight use them: the
@@ -67,7 +68,8 @@ func (z *zstream) feed(in *bufio.Reader, n, max int) error {
 		return protoErr("%d compressed bytes left unused by earlier rectangles", left)
 	}
 	copy(z.pending, z.pending[z.pos:])
-	z.pending = grow(z.pending[:left], left+n)[:left+n]
+	// slices.Grow, unlike grow, keeps the leftover bytes when it reallocates.
+	z.pending = slices.Grow(z.pending[:left], n)[:left+n]
 	z.pos = 0
 	return readFull(in, z.pending[left:])
 }
