@@ -332,7 +332,7 @@ func (e *tightEncoder) encode(w *bytes.Buffer, pf PixelFormat, r image.Rectangle
 	bpp := pf.BytesPerPixel()
 	stride := r.Dx() * bpp
 	n := 0
-	if solid(pix[:r.Dy()*stride], bpp) {
+	if samePixels(pix[:r.Dy()*stride], bpp) {
 		// A fill has no data, so only the width limit applies.
 		for x := r.Min.X; x < r.Max.X; x += tightMaxWidth {
 			e.writeFill(w, pf, image.Rect(x, r.Min.Y, min(x+tightMaxWidth, r.Max.X), r.Max.Y), pix[:bpp])
@@ -357,8 +357,8 @@ func (e *tightEncoder) encode(w *bytes.Buffer, pf PixelFormat, r image.Rectangle
 	return n, nil
 }
 
-// solid reports whether every pixel in pix equals the first.
-func solid(pix []byte, bpp int) bool {
+// samePixels reports whether every pixel in pix equals the first.
+func samePixels(pix []byte, bpp int) bool {
 	for i := bpp; i < len(pix); i += bpp {
 		if !bytes.Equal(pix[i:i+bpp], pix[:bpp]) {
 			return false

@@ -115,8 +115,8 @@ func TestTightDecodeMethods(t *testing.T) {
 		payload func(s *zlibStream) []byte
 		want    []string
 	}{
-		{"fill", Format32, func(*zlibStream) []byte { return cat([]byte{0x80}, tpix32('Y')) }, []string{"YYY", "YYY"}},
-		{"fill 565", Format16, func(*zlibStream) []byte { return cat([]byte{0x80}, rgb16("B")) }, []string{"BBBB"}},
+		{"fill", Format32, func(*zlibStream) []byte { return joinBytes([]byte{0x80}, tpix32('Y')) }, []string{"YYY", "YYY"}},
+		{"fill 565", Format16, func(*zlibStream) []byte { return joinBytes([]byte{0x80}, rgb16("B")) }, []string{"BBBB"}},
 		{"copy, too short to compress", Format32, func(s *zlibStream) []byte {
 			return s.tightBasic(0x00, nil, tpixels(Format32, "RB"))
 		}, []string{"RB"}},
@@ -130,19 +130,19 @@ func TestTightDecodeMethods(t *testing.T) {
 			return s.tightBasic(0x10, nil, rgb16("RGB", "WKY"))
 		}, []string{"RGB", "WKY"}},
 		{"palette, 2 colours, padded rows", Format32, func(s *zlibStream) []byte {
-			return s.tightBasic(0x50, cat([]byte{tightPaletteFilter, 1}, tpix32('K'), tpix32('W')),
+			return s.tightBasic(0x50, joinBytes([]byte{tightPaletteFilter, 1}, tpix32('K'), tpix32('W')),
 				packRows("1011000001", "0000000111"))
 		}, []string{"WKWWKKKKKW", "KKKKKKKWWW"}},
 		{"palette, 2 colours, compressed", Format32, func(s *zlibStream) []byte {
-			return s.tightBasic(0x50, cat([]byte{tightPaletteFilter, 1}, tpix32('R'), tpix32('G')),
+			return s.tightBasic(0x50, joinBytes([]byte{tightPaletteFilter, 1}, tpix32('R'), tpix32('G')),
 				packRows(strings.Repeat("01", 20), strings.Repeat("1", 40), strings.Repeat("0", 40)))
 		}, []string{strings.Repeat("RG", 20), strings.Repeat("G", 40), strings.Repeat("R", 40)}},
 		{"palette, 3 colours", Format32, func(s *zlibStream) []byte {
-			return s.tightBasic(0x60, cat([]byte{tightPaletteFilter, 2}, tpix32('R'), tpix32('G'), tpix32('B')),
+			return s.tightBasic(0x60, joinBytes([]byte{tightPaletteFilter, 2}, tpix32('R'), tpix32('G'), tpix32('B')),
 				[]byte{0, 1, 2, 1, 2, 2, 0, 0, 1, 1, 1, 1, 0, 2, 0, 2})
 		}, []string{"RGBG", "BBRR", "GGGG", "RBRB"}},
 		{"palette 565", Format16, func(s *zlibStream) []byte {
-			return s.tightBasic(0x60, cat([]byte{tightPaletteFilter, 2}, rgb16("R", "G", "W")), []byte{2, 1, 0})
+			return s.tightBasic(0x60, joinBytes([]byte{tightPaletteFilter, 2}, rgb16("R", "G", "W")), []byte{2, 1, 0})
 		}, []string{"WGR"}},
 		{"gradient", Format32, func(s *zlibStream) []byte {
 			return s.tightBasic(0x60, []byte{tightGradientFilter}, gradientReference(Format32, 4, 3, tpixels(Format32, "WKWK", "KWKM", "WWKK")))
@@ -206,21 +206,21 @@ func TestTightDecodeResetBits(t *testing.T) {
 		third  func(fresh *zlibStream) []byte
 		ok     bool
 	}{
-		{"reset on a fill", func(*zlibStream) []byte { return cat([]byte{0x82}, tpix32('Y')) },
+		{"reset on a fill", func(*zlibStream) []byte { return joinBytes([]byte{0x82}, tpix32('Y')) },
 			func(f *zlibStream) []byte { return f.tightBasic(0x10, nil, data) }, true},
 		{"reset on a JPEG", func(*zlibStream) []byte { return jpegPayload(t, 0x92, 4, 2) },
 			func(f *zlibStream) []byte { return f.tightBasic(0x10, nil, data) }, true},
 		{"reset on the rectangle itself", func(f *zlibStream) []byte { return f.tightBasic(0x12, nil, data) },
 			func(f *zlibStream) []byte { return f.tightBasic(0x10, nil, data) }, true},
-		{"other streams untouched", func(*zlibStream) []byte { return cat([]byte{0x8d}, tpix32('Y')) },
+		{"other streams untouched", func(*zlibStream) []byte { return joinBytes([]byte{0x8d}, tpix32('Y')) },
 			nil, true},
-		{"no reset: a fresh stream is garbage", func(*zlibStream) []byte { return cat([]byte{0x80}, tpix32('Y')) },
+		{"no reset: a fresh stream is garbage", func(*zlibStream) []byte { return joinBytes([]byte{0x80}, tpix32('Y')) },
 			func(f *zlibStream) []byte { return f.tightBasic(0x10, nil, data) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			old, fresh := newZlibStream(), newZlibStream()
-			payload := cat(old.tightBasic(0x10, nil, data), tt.second(fresh))
+			payload := joinBytes(old.tightBasic(0x10, nil, data), tt.second(fresh))
 			if tt.third != nil {
 				payload = append(payload, tt.third(fresh)...)
 			} else {
@@ -326,7 +326,7 @@ func TestTightCompactLengths(t *testing.T) {
 			if len(z) != tt.length {
 				t.Fatalf("test bug: zlib data is %d bytes, want %d", len(z), tt.length)
 			}
-			in := bufio.NewReader(bytes.NewReader(cat([]byte{0x00}, tt.encoded, z)))
+			in := bufio.NewReader(bytes.NewReader(joinBytes([]byte{0x00}, tt.encoded, z)))
 			fb := NewBuffer(w, h, pf)
 			if err := (&tightDecoder{}).decode(in, pf, fb.Bounds(), fb); err != nil {
 				t.Fatal(err)
@@ -383,7 +383,7 @@ func TestTightLeftoverSurvivesLargerRectangle(t *testing.T) {
 	pf := ColourMapped()
 	s := newZlibStreamLevel(zlib.NoCompression)
 	first, second := bytes.Repeat([]byte{1}, 2048*16), bytes.Repeat([]byte{2}, 2048*20)
-	in := bufio.NewReader(bytes.NewReader(cat(s.tightBasic(0x00, nil, first), s.tightBasic(0x00, nil, second))))
+	in := bufio.NewReader(bytes.NewReader(joinBytes(s.tightBasic(0x00, nil, first), s.tightBasic(0x00, nil, second))))
 	dec := &tightDecoder{}
 	fb := NewBuffer(2048, 36, pf)
 	for _, r := range []image.Rectangle{image.Rect(0, 0, 2048, 16), image.Rect(0, 16, 2048, 36)} {
@@ -391,7 +391,7 @@ func TestTightLeftoverSurvivesLargerRectangle(t *testing.T) {
 			t.Fatalf("rectangle %v: %v", r, err)
 		}
 	}
-	if !bytes.Equal(fb.Pix, cat(first, second)) {
+	if !bytes.Equal(fb.Pix, joinBytes(first, second)) {
 		t.Error("decoded pixels differ from the data")
 	}
 }
@@ -412,9 +412,9 @@ func TestTightDecodeRejects(t *testing.T) {
 		{"method 0xc", Format32, 3, []byte{0xc0}, true},
 		{"method 0xf", Format32, 3, []byte{0xff}, true},
 		{"filter 3", Format32, 3, []byte{0x40, 3}, true},
-		{"palette of 1 colour", Format32, 3, cat([]byte{0x40, 1, 0}, tpix32('R')), true},
+		{"palette of 1 colour", Format32, 3, joinBytes([]byte{0x40, 1, 0}, tpix32('R')), true},
 		{"palette index beyond the palette", Format32, 3,
-			cat([]byte{0x40, 1, 2}, tpix32('R'), tpix32('G'), tpix32('B'), []byte{0, 1, 2, 3, 0, 0}), true},
+			joinBytes([]byte{0x40, 1, 2}, tpix32('R'), tpix32('G'), tpix32('B'), []byte{0, 1, 2, 3, 0, 0}), true},
 		{"gradient at 8 bpp", Format8, 3, []byte{0x40, 2, 0, 0, 0, 0, 0, 0}, true},
 		{"gradient colour-mapped", ColourMapped(), 3, []byte{0x40, 2, 0, 0, 0, 0, 0, 0}, true},
 		{"JPEG at 8 bpp", Format8, 3, []byte{0x90, 0}, true},
@@ -423,7 +423,7 @@ func TestTightDecodeRejects(t *testing.T) {
 		{"JPEG longer than the rectangle can need", Format32, 3, []byte{0x90, 0xff, 0xff, 0xff}, true},
 		{"basic on 2049 pixels", Format32, 2049, []byte{0x00, 0x80, 0x01}, true},
 		{"zlib longer than the data can need", Format32, 3, []byte{0x00, 0xff, 0x7f}, true},
-		{"not zlib", Format32, 3, cat([]byte{0x00, 8}, []byte("not zlib")), true},
+		{"not zlib", Format32, 3, joinBytes([]byte{0x00, 8}, []byte("not zlib")), true},
 		{"zlib data ends early", Format32, 3, z().tightBasic(0x00, nil, bytes.Repeat([]byte{1}, 12)), true},
 		{"fill cut short", Format32, 3, []byte{0x80, 1, 2}, false},
 		{"raw data cut short", Format32, 1, []byte{0x00, 1, 2}, false},

@@ -25,7 +25,7 @@ func cpix32(c byte) []byte {
 	return []byte{rgb[2], rgb[1], rgb[0]}
 }
 
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+func joinBytes(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // zlibStream compresses each part as a server does for one rectangle: into
 // one stream, flushed at the end of each part.
@@ -74,8 +74,8 @@ func checkRGB(t *testing.T, fb *Buffer, at image.Point, rows []string) {
 	}
 }
 
-// runs spells out runs of colour letters, wrapped into rows of w.
-func runs(w int, spec ...any) []string {
+// runRows spells out runs of colour letters, wrapped into rows of w.
+func runRows(w int, spec ...any) []string {
 	var s strings.Builder
 	for i := 0; i < len(spec); i += 2 {
 		s.WriteString(strings.Repeat(spec[i+1].(string), spec[i].(int)))
@@ -93,35 +93,35 @@ func TestZRLEDecodeSubencodings(t *testing.T) {
 		tiles []byte // uncompressed
 		want  []string
 	}{
-		{"raw", cat([]byte{0}, cpix32('R'), cpix32('G'), cpix32('B'), cpix32('W'), cpix32('K'), cpix32('Y')),
+		{"raw", joinBytes([]byte{0}, cpix32('R'), cpix32('G'), cpix32('B'), cpix32('W'), cpix32('K'), cpix32('Y')),
 			[]string{"RGB", "WKY"}},
-		{"solid", cat([]byte{1}, cpix32('Y')), []string{"YYY", "YYY"}},
-		{"packed 1 bit, padding bits ignored", cat([]byte{2}, cpix32('K'), cpix32('W'),
+		{"solid", joinBytes([]byte{1}, cpix32('Y')), []string{"YYY", "YYY"}},
+		{"packed 1 bit, padding bits ignored", joinBytes([]byte{2}, cpix32('K'), cpix32('W'),
 			[]byte{0b10110000, 0b01111111, 0b00000001, 0b11111111}),
 			[]string{"WKWWKKKKKW", "KKKKKKKWWW"}},
-		{"packed 2 bits, 3 colours", cat([]byte{3}, cpix32('R'), cpix32('G'), cpix32('B'),
+		{"packed 2 bits, 3 colours", joinBytes([]byte{3}, cpix32('R'), cpix32('G'), cpix32('B'),
 			[]byte{0b00011001, 0b00111111, 0b10101010, 0b01000000}),
 			[]string{"RGBGR", "BBBBG"}},
-		{"packed 4 bits, 5 colours", cat([]byte{5}, cpix32('R'), cpix32('G'), cpix32('B'), cpix32('W'), cpix32('Y'),
+		{"packed 4 bits, 5 colours", joinBytes([]byte{5}, cpix32('R'), cpix32('G'), cpix32('B'), cpix32('W'), cpix32('Y'),
 			[]byte{0x01, 0x2f, 0x34, 0x0f}),
 			[]string{"RGB", "WYR"}},
-		{"packed 4 bits, 16 colours", cat([]byte{16}, bytes.Repeat(cpix32('M'), 15), cpix32('G'), []byte{0xf0, 0x0f}),
+		{"packed 4 bits, 16 colours", joinBytes([]byte{16}, bytes.Repeat(cpix32('M'), 15), cpix32('G'), []byte{0xf0, 0x0f}),
 			[]string{"GM", "MG"}},
-		{"plain RLE, run across rows", cat([]byte{128}, cpix32('R'), []byte{3}, cpix32('B'), []byte{1}),
+		{"plain RLE, run across rows", joinBytes([]byte{128}, cpix32('R'), []byte{3}, cpix32('B'), []byte{1}),
 			[]string{"RRR", "RBB"}},
-		{"plain RLE, runs of 255 and 256", cat([]byte{128}, cpix32('R'), []byte{254}, cpix32('G'), []byte{255, 0}, cpix32('B'), []byte{0}),
-			runs(64, 255, "R", 256, "G", 1, "B")},
-		{"plain RLE, run of 511", cat([]byte{128}, cpix32('R'), []byte{255, 255, 0}, cpix32('G'), []byte{64}),
-			runs(64, 511, "R", 65, "G")},
-		{"palette RLE", cat([]byte{131}, cpix32('R'), cpix32('G'), cpix32('B'),
+		{"plain RLE, runs of 255 and 256", joinBytes([]byte{128}, cpix32('R'), []byte{254}, cpix32('G'), []byte{255, 0}, cpix32('B'), []byte{0}),
+			runRows(64, 255, "R", 256, "G", 1, "B")},
+		{"plain RLE, run of 511", joinBytes([]byte{128}, cpix32('R'), []byte{255, 255, 0}, cpix32('G'), []byte{64}),
+			runRows(64, 511, "R", 65, "G")},
+		{"palette RLE", joinBytes([]byte{131}, cpix32('R'), cpix32('G'), cpix32('B'),
 			[]byte{0, 0x81, 2, 2, 0x80, 0, 0x82, 1}),
 			[]string{"RGGG", "BRBB"}},
-		{"palette RLE, 127 colours", cat([]byte{255}, bytes.Repeat(cpix32('M'), 126), cpix32('Y'), []byte{126, 0xfe, 2}),
+		{"palette RLE, 127 colours", joinBytes([]byte{255}, bytes.Repeat(cpix32('M'), 126), cpix32('Y'), []byte{126, 0xfe, 2}),
 			[]string{"YYYY"}},
-		{"two tiles across", cat([]byte{1}, cpix32('R'), []byte{0}, cpix32('B')),
+		{"two tiles across", joinBytes([]byte{1}, cpix32('R'), []byte{0}, cpix32('B')),
 			[]string{strings.Repeat("R", 64) + "B"}},
-		{"two tiles down", cat([]byte{1}, cpix32('G'), []byte{0}, cpix32('W')),
-			append(runs(1, 64, "G"), "W")},
+		{"two tiles down", joinBytes([]byte{1}, cpix32('G'), []byte{0}, cpix32('W')),
+			append(runRows(1, 64, "G"), "W")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,12 +159,12 @@ func TestZRLECompactPixels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := bufio.NewReader(bytes.NewReader(newZlibStream().zrlePayload(cat([]byte{0}, tt.cpix, tt.cpix))))
+			in := bufio.NewReader(bytes.NewReader(newZlibStream().zrlePayload(joinBytes([]byte{0}, tt.cpix, tt.cpix))))
 			fb := NewBuffer(2, 1, tt.pf)
 			if err := (&zrleDecoder{}).decode(in, tt.pf, fb.Bounds(), fb); err != nil {
 				t.Fatal(err)
 			}
-			if want := cat(tt.pix, tt.pix); !bytes.Equal(fb.Pix, want) {
+			if want := joinBytes(tt.pix, tt.pix); !bytes.Equal(fb.Pix, want) {
 				t.Errorf("pixels % x, want % x", fb.Pix, want)
 			}
 		})
@@ -173,10 +173,10 @@ func TestZRLECompactPixels(t *testing.T) {
 
 func TestZRLEStreamPersistsAcrossRectangles(t *testing.T) {
 	s := newZlibStream()
-	payload := cat(
-		s.zrlePayload(cat([]byte{1}, cpix32('R'))),
-		s.zrlePayload(cat([]byte{0}, cpix32('G'), cpix32('B'))),
-		s.zrlePayload(cat([]byte{1}, cpix32('R'))), // repeats the first: a back-reference
+	payload := joinBytes(
+		s.zrlePayload(joinBytes([]byte{1}, cpix32('R'))),
+		s.zrlePayload(joinBytes([]byte{0}, cpix32('G'), cpix32('B'))),
+		s.zrlePayload(joinBytes([]byte{1}, cpix32('R'))), // repeats the first: a back-reference
 	)
 	in := bufio.NewReader(bytes.NewReader(payload))
 	dec := &zrleDecoder{}
@@ -190,7 +190,7 @@ func TestZRLEStreamPersistsAcrossRectangles(t *testing.T) {
 }
 
 func TestZRLEDecodeRejects(t *testing.T) {
-	z := func(tiles ...[]byte) []byte { return newZlibStream().zrlePayload(cat(tiles...)) }
+	z := func(tiles ...[]byte) []byte { return newZlibStream().zrlePayload(joinBytes(tiles...)) }
 	tests := []struct {
 		name    string
 		payload []byte
@@ -209,9 +209,9 @@ func TestZRLEDecodeRejects(t *testing.T) {
 		{"no tile data", z(), true},
 		{"length beyond what the rectangle can need", binary.BigEndian.AppendUint32(nil, 1<<20), true},
 		{"length of 4 GiB", []byte{0xff, 0xff, 0xff, 0xff}, true},
-		{"not zlib", cat(binary.BigEndian.AppendUint32(nil, 8), []byte("not zlib")), true},
+		{"not zlib", joinBytes(binary.BigEndian.AppendUint32(nil, 8), []byte("not zlib")), true},
 		{"length field cut short", []byte{0, 0}, false},
-		{"compressed data cut short", cat(binary.BigEndian.AppendUint32(nil, 100), z([]byte{1}, cpix32('R'))[4:]), false},
+		{"compressed data cut short", joinBytes(binary.BigEndian.AppendUint32(nil, 100), z([]byte{1}, cpix32('R'))[4:]), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
