@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -124,17 +125,20 @@ func parseConfig(path string, data []byte) (*Config, []Problem) {
 		return nil, []Problem{{path, doc.Line, "want keys such as listen: and inventory: (see kioskwall.example.yaml)"}}
 	}
 	lines := keyLines{}
-	if ps := checkKeys(path, doc, reflect.TypeFor[Config](), "", lines); len(ps) > 0 {
-		return nil, ps
-	}
+	// Unknown keys do not stop decoding (yaml.v3 skips them), so that one
+	// run reports them together with the bad values.
+	ps := checkKeys(path, doc, reflect.TypeFor[Config](), "", lines)
 	if err := doc.Decode(c); err != nil {
-		ps := yamlErrors(path, err)
-		for i := range ps {
-			ps[i].Msg = keyAt(lines, ps[i].Line) + ps[i].Msg
+		for _, p := range yamlErrors(path, err) {
+			p.Msg = keyAt(lines, p.Line) + p.Msg
+			if strings.HasSuffix(p.Msg, "into time.Duration") {
+				p.Msg += "; write a duration with its unit, such as 5s or 1m"
+			}
+			ps = append(ps, p)
 		}
 		return nil, ps
 	}
-	if ps := c.validate(path, lines); len(ps) > 0 {
+	if ps = append(ps, c.validate(path, lines)...); len(ps) > 0 {
 		return nil, ps
 	}
 	c.resolvePaths(filepath.Dir(path), lines)
@@ -142,20 +146,22 @@ func parseConfig(path string, data []byte) (*Config, []Problem) {
 }
 
 // keyAt names the key written on line, as a prefix for a message about its
-// value, or "" when no key is known there.
+// value, or "" when there is none or more than one (a flow mapping written
+// on one line), since yaml.v3 reports only the line.
 func keyAt(lines keyLines, line int) string {
-	best := ""
+	var found []string
 	for k, l := range lines {
-		// The longest path wins: "thumbnails.small" rather than "thumbnails"
-		// for a flow mapping written on one line.
-		if l == line && len(k) > len(best) {
-			best = k
+		if l == line {
+			found = append(found, k)
 		}
 	}
-	if best == "" {
+	// A key holding a flow mapping shares the line of its first key:
+	// "thumbnails: {quality: x}" names thumbnails.quality, the longer path.
+	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) })
+	if len(found) == 0 || len(found) > 1 && !strings.HasPrefix(found[0], found[1]+".") || len(found) > 2 {
 		return ""
 	}
-	return best + ": "
+	return found[0] + ": "
 }
 
 func (c *Config) validate(path string, lines keyLines) []Problem {
@@ -180,12 +186,12 @@ func (c *Config) validate(path string, lines keyLines) []Problem {
 	}
 	for i, f := range c.Inventory.Files {
 		if _, err := kioskFileFormat(f); err != nil {
-			bad("inventory.files", "entry %d: %v", i+1, err)
+			bad("inventory.files."+strconv.Itoa(i+1), "%v", err)
 		}
 	}
 	for i, f := range c.Inventory.Tokens {
 		if f == "" {
-			bad("inventory.tokens", "entry %d is empty; name a token file or a directory of them", i+1)
+			bad("inventory.tokens."+strconv.Itoa(i+1), "empty; name a token file or a directory of them")
 		}
 	}
 	if r := c.Inventory.Reload; r < minReload {
@@ -213,8 +219,11 @@ func (c *Config) validate(path string, lines keyLines) []Problem {
 // Defaults that the file does not set stay relative to the working directory.
 func (c *Config) resolvePaths(dir string, lines keyLines) {
 	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
+		switch {
+		case p == "":
+			return ""
+		case filepath.IsAbs(p):
+			return filepath.Clean(p)
 		}
 		return filepath.Join(dir, p)
 	}

@@ -200,7 +200,9 @@ func checkHost(h string) (string, error) {
 		return h, nil
 	}
 	if host, port, err := net.SplitHostPort(h); err == nil {
-		return "", fmt.Errorf("host %q includes a port; write host %s and port %s", h, host, port)
+		if _, err := strconv.Atoi(port); err == nil {
+			return "", fmt.Errorf("host %q includes a port; write host %s and port %s", h, host, port)
+		}
 	}
 	if len(h) > 253 {
 		return "", fmt.Errorf("host %.20q… is longer than a host name can be", h)

@@ -78,6 +78,11 @@ func checkKeys(file string, n *yaml.Node, t reflect.Type, path string, lines key
 			lines[path+k.Value] = v.Line
 			ps = append(ps, checkKeys(file, v, f.Type, path+k.Value+".", lines)...)
 		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, v := range n.Content {
+			lines[path+strconv.Itoa(i+1)] = v.Line
+			ps = append(ps, checkKeys(file, v, t.Elem(), path+strconv.Itoa(i+1)+".", lines)...)
+		}
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
