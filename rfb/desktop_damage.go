@@ -1,6 +1,9 @@
 package rfb
 
-import "image"
+import (
+	"image"
+	"math"
+)
 
 // maxDamageRects bounds the rectangles one connection keeps pending. A kiosk
 // screen changes in a few places at a time (a clock, a field, a button); past
@@ -47,11 +50,12 @@ func dropInside(rects []image.Rectangle, r image.Rectangle) []image.Rectangle {
 // unchanged area with that bounding box: two edits next to each other merge
 // before a clock in one corner merges with a field in the other.
 func (l *damageList) mergeCheapest() {
-	bi, bj, best := 0, 1, int64(-1)
+	bi, bj, best := 0, 1, int64(math.MaxInt64)
 	for i := range l.rects {
 		for j := i + 1; j < len(l.rects); j++ {
+			// Negative when the two overlap: merging those costs nothing.
 			cost := area(l.rects[i].Union(l.rects[j])) - area(l.rects[i]) - area(l.rects[j])
-			if best < 0 || cost < best {
+			if cost < best {
 				bi, bj, best = i, j, cost
 			}
 		}

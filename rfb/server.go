@@ -83,7 +83,8 @@ var ErrClientAuthFailed = errors.New("rfb: client failed VNC authentication (wro
 // returns when ctx ends or the client leaves (nil), or when the client breaks
 // the protocol or fails authentication (an error saying what was wrong), and
 // always closes conn. Serve runs in the caller's goroutine plus one goroutine
-// of its own that reads the connection and is gone when Serve returns.
+// of its own that reads the connection (and, once ctx ends, the closing of
+// conn by context.AfterFunc); both are gone when Serve returns.
 func Serve(ctx context.Context, conn net.Conn, d *Desktop, cfg ServerConfig) error {
 	s, err := newServerConn(conn, d, cfg)
 	if err != nil {
@@ -91,26 +92,18 @@ func Serve(ctx context.Context, conn net.Conn, d *Desktop, cfg ServerConfig) err
 		return err
 	}
 
-	msgs := make(chan clientMessage)
-	started, quit, readerDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	// The one helper goroutine: it closes the connection if ctx ends during
-	// the handshake, then reads client messages until told to quit.
-	go func() {
-		defer close(readerDone)
-		select {
-		case <-ctx.Done():
-			conn.Close()
-			return
-		case <-quit:
-			return
-		case <-started:
-		}
-		s.readLoop(msgs, quit)
-	}()
-	defer func() {
+	// Ending ctx closes the connection, which unblocks any read or write in
+	// progress, in the handshake or in an update to a client that stalls.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
 		conn.Close()
-		close(quit)
-		<-readerDone
+		close(closed)
+	})
+	defer func() {
+		if !stop() {
+			<-closed
+		}
+		conn.Close()
 	}()
 
 	err = s.handshake()
@@ -123,7 +116,20 @@ func Serve(ctx context.Context, conn net.Conn, d *Desktop, cfg ServerConfig) err
 		}
 		return err
 	}
-	close(started)
+
+	// The reader: it hands client messages to this goroutine until the
+	// connection fails or quit closes, and is gone before Serve returns.
+	msgs := make(chan clientMessage)
+	quit, readerDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		s.readLoop(msgs, quit)
+	}()
+	defer func() {
+		conn.Close()
+		close(quit)
+		<-readerDone
+	}()
 	err = s.run(ctx, msgs)
 	s.log.Debug("rfb: session ended", "remote", conn.RemoteAddr(), "bytes_sent", s.sent, "err", err)
 	return err

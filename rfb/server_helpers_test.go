@@ -173,6 +173,10 @@ func dialRaw(t testing.TB, addr string) *rawClient {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawClient(t, conn)
+}
+
+func newRawClient(t testing.TB, conn net.Conn) *rawClient {
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	return &rawClient{t: t, conn: conn, in: bufio.NewReader(conn)}
