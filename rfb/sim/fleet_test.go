@@ -274,3 +274,38 @@ func nextUpdate(t *testing.T, c *rfb.Client) *rfb.Update {
 		}
 	}
 }
+
+// Each kiosk counts what it wrote at the socket, which is what the viewer
+// read; Latency holds every write back.
+func TestBytesAndLatency(t *testing.T) {
+	const latency = 40 * time.Millisecond
+	f := startFleet(t, Config{Kiosks: 3, Latency: latency, Size: image.Pt(640, 360), Behaviours: []Behaviour{Idle}})
+	var read int64
+	for _, k := range f.Kiosks()[:2] {
+		began := time.Now()
+		c, fb := dial(t, k, nil)
+		if took := time.Since(began); took < 3*latency {
+			t.Errorf("handshake and first frame took %v; with %v a write, want at least %v", took, latency, 3*latency)
+		}
+		f.Advance(time.Second)
+		if err := c.Request(true, fb.Bounds()); err != nil {
+			t.Fatal(err)
+		}
+		nextUpdate(t, c)
+		// The kiosk counts a write when it returns, which may be just after
+		// the viewer read it.
+		waitFor(t, k.ID()+" to count what its viewer read", func() bool { return k.BytesSent() == c.BytesIn() })
+		read += c.BytesIn()
+		c.Close()
+	}
+	if f.BytesSent() != read {
+		t.Errorf("fleet total %d, viewers read %d", f.BytesSent(), read)
+	}
+	var bySite int64
+	for _, n := range f.BytesSentBySite() {
+		bySite += n
+	}
+	if bySite != read {
+		t.Errorf("per-site totals add up to %d, want %d", bySite, read)
+	}
+}

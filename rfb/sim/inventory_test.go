@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"kioskwall/config"
 )
 
 // The inventory lists every kiosk as the fleet runs it, and keeps the
@@ -103,4 +105,29 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// kioskwall serve reads the inventory with package config: every kiosk
+// comes through, with its address, site, password and tags.
+func TestInventoryLoadsInConfig(t *testing.T) {
+	const password = "wall-pw"
+	f := startFleet(t, Config{Kiosks: 25, Seed: 4, Password: password, Size: image.Pt(320, 200)})
+	path := filepath.Join(t.TempDir(), "kiosks.csv")
+	if err := f.WriteInventory(path); err != nil {
+		t.Fatal(err)
+	}
+	ks, problems := config.Sources{Files: []string{path}}.Load()
+	if len(problems) > 0 {
+		t.Fatalf("config reports problems with the inventory: %v", problems)
+	}
+	if len(ks) != 25 {
+		t.Fatalf("config loaded %d kiosks, want 25", len(ks))
+	}
+	for i, got := range ks {
+		k := f.Kiosks()[i]
+		if got.ID != k.ID() || got.Name != k.Name() || got.Site != k.Site() || got.Addr() != k.Addr() ||
+			got.Password.Reveal() != password || !slices.Contains(got.Tags, k.Behaviour().String()) {
+			t.Errorf("config read %s as %+v", k.ID(), got)
+		}
+	}
 }
