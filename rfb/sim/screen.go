@@ -55,6 +55,10 @@ func (s *screen) drawHeader(c canvas, v *view) {
 	l := s.l
 	c.fill(l.header(), colNavy)
 	logo := l.logo()
+	if side := min(logo.Dx(), logo.Dy()); logo.Dx() != logo.Dy() {
+		// Keep the logo round on screens that are not 16:9.
+		logo = image.Rect(logo.Min.X, logo.Min.Y, logo.Min.X+side, logo.Min.Y+side).Add(image.Pt(0, (logo.Dy()-side)/2))
+	}
 	c.disc(logo, colWhite)
 	arm, bar := logo.Dx()/5, logo.Dx()*3/5
 	mid := logo.Min.Add(image.Pt(logo.Dx()/2, logo.Dy()/2))
