@@ -224,7 +224,8 @@ func (e *hextileEncoder) writeSolid(w *bytes.Buffer, pf PixelFormat, c uint32) {
 }
 
 // writeTwoColour tries both colours as background and writes the cheaper
-// reading, unless even that is no smaller than raw (rawSize bytes).
+// reading, unless even that is larger than raw (rawSize bytes). Ties go to
+// subrectangles, which keep the background and foreground for the next tile.
 func (e *hextileEncoder) writeTwoColour(w *bytes.Buffer, pf PixelFormat, tw, th int, c0, c1 uint32, rawSize int) bool {
 	type reading struct {
 		bg, fg uint32
@@ -235,7 +236,10 @@ func (e *hextileEncoder) writeTwoColour(w *bytes.Buffer, pf PixelFormat, tw, th 
 	}
 	var best reading
 	for i, bg := range [2]uint32{c0, c1} {
-		fg := c0 ^ c1 ^ bg
+		fg := c1
+		if bg == c1 {
+			fg = c0
+		}
 		rd := reading{bg: bg, fg: fg, mask: hextileAnySubrects, size: 2}
 		if !e.bgOK || e.bg != bg {
 			rd.mask |= hextileBackground
@@ -272,7 +276,7 @@ func (e *hextileEncoder) writeTwoColour(w *bytes.Buffer, pf PixelFormat, tw, th 
 }
 
 // writeColoured writes a tile of three or more colours as its most frequent
-// colour plus coloured subrectangles, unless that is no smaller than raw.
+// colour plus coloured subrectangles, unless that is larger than raw.
 func (e *hextileEncoder) writeColoured(w *bytes.Buffer, pf PixelFormat, tw, th, rawSize int) bool {
 	bpp := pf.BytesPerPixel()
 	bg, distinct := e.counts.dominant(e.px[:tw*th])
