@@ -710,7 +710,7 @@ func TestTightDecodeAllocs(t *testing.T) {
 func FuzzTight(f *testing.F) {
 	images := ztImages()
 	for i := range ztFormats {
-		w, h := 1+i*37%96, 1+i*53%96
+		w, h := 1+i*37%48, 1+i*53%48
 		for j, q := range []int{-1, 60} {
 			f.Add(ztFuzzInput(&tightEncoder{}, i, w, h, images[(i+j)%len(images)], EncodeOptions{Quality: q, Compression: 6}, 3))
 		}

@@ -382,7 +382,7 @@ func encodeScrolling(t *testing.T, enc encoder, pf PixelFormat, r image.Rectangl
 func FuzzZRLE(f *testing.F) {
 	images := ztImages()
 	for i := range ztFormats {
-		w, h := 1+i*37%96, 1+i*53%96
+		w, h := 1+i*37%48, 1+i*53%48
 		f.Add(ztFuzzInput(&zrleEncoder{}, i, w, h, images[i%len(images)], EncodeOptions{Quality: -1, Compression: 6}, 3))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
