@@ -15,7 +15,7 @@ type screen struct {
 
 // placed is a button of the current page with where it is drawn.
 type placed struct {
-	button
+	kind  buttonKind
 	r     image.Rectangle
 	label string
 }
@@ -27,16 +27,16 @@ func (s *screen) buttons(v *view) []placed {
 	case pageHome:
 		b := make([]placed, len(services))
 		for i, sv := range services {
-			b[i] = placed{button{buttonService, i}, s.l.homeButton(i), sv.button}
+			b[i] = placed{buttonService, s.l.homeButton(i), sv.button}
 		}
 		return b
 	case pageService:
 		return []placed{
-			{button{buttonPrimary, 0}, s.l.primary(), services[v.service].action},
-			{button{buttonBack, 0}, s.l.back(), "Back"},
+			{buttonPrimary, s.l.primary(), services[v.service].action},
+			{buttonBack, s.l.back(), "Back"},
 		}
 	case pageError:
-		return []placed{{button{buttonOK, 0}, s.l.dialogOK(), "OK"}}
+		return []placed{{buttonOK, s.l.dialogOK(), "OK"}}
 	}
 	return nil
 }

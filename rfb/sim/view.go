@@ -31,12 +31,7 @@ type view struct {
 	dialog   int    // on pageError: index into errorMessages
 }
 
-// button is something on a page that reacts to a click.
-type button struct {
-	kind  buttonKind
-	index int // for home buttons, the service
-}
-
+// buttonKind says how a button looks.
 type buttonKind int
 
 const (
