@@ -1,0 +1,19 @@
+// Package static holds the pages kioskwall serves, embedded into the binary
+// so that a single file is the whole server.
+//
+// Paths in FS are the URL paths below the server's root: wall.html is served
+// at "/", every other file under its own name ("/wall.js").
+package static
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// One embed line per group of pages; a new page adds its own line.
+//
+//go:embed wall.html wall.js wall.css
+var files embed.FS
+
+// FS returns the embedded pages.
+func FS() fs.FS { return files }

@@ -1,0 +1,569 @@
+// The wall page: a grid of kiosk thumbnails fed by the wall stream
+// (docs/tile-protocol.md). Plain JS, no build step.
+//
+// It runs for days on a NOC screen, so nothing grows with time: one DOM node
+// per kiosk (made when first shown, dropped when the kiosk leaves the
+// inventory), one object URL per shown picture (revoked when replaced or
+// hidden), and all timers are single chains.
+//
+// URL parameters (kept up to date, so a bookmarked screen comes back as it
+// was): cols (tiles per row, default 12), rotate (seconds per page, default
+// 20, 0 = no rotation), size (small, large; default by tile size), site,
+// state, q (search).
+"use strict";
+
+(function () {
+  const PROTOCOL_VERSION = 1;
+  const PREFETCH_MS = 2000; // subscribe to the next page this long before showing it
+  const STATES = ["online", "connecting", "offline", "auth_failed", "error"];
+  const PROBLEMS = new Set(["offline", "auth_failed", "error"]);
+  const STATE_LABEL = { online: "online", connecting: "connecting", offline: "offline", auth_failed: "auth failed", error: "error" };
+
+  const params = new URLSearchParams(location.search);
+  const cfg = {
+    cols: clampInt(params.get("cols"), 12, 1, 64),
+    rotate: clampInt(params.get("rotate"), 20, 0, 3600),
+    size: params.get("size") || "",
+  };
+  const filter = { site: params.get("site") || "", state: params.get("state") || "", q: (params.get("q") || "").toLowerCase() };
+
+  const $ = (id) => document.getElementById(id);
+  const grid = $("grid"), banner = $("banner"), counts = $("counts"), empty = $("empty");
+  const siteSelect = $("f-site"), stateSelect = $("f-state"), search = $("f-search");
+  const pageNo = $("page-no"), pauseButton = $("pause");
+  const decoder = new TextDecoder();
+
+  // kiosks: id -> record {status, node, img, badge, pic: {seq, updated, stale}, shown, pending, badState}
+  const kiosks = new Map();
+  const sections = new Map(); // site -> {el, title, tiles}
+  let renditions = [];
+  let clockOffset = 0; // server time minus local time, ms
+  let pages = [];      // [[{site, ids, cont}]]
+  let pageIndex = 0;
+  let shownKey = "";   // ids of the rendered page, to skip needless re-renders
+  let subscribedKey = "";
+  let wanted = new Set(); // tiles currently subscribed
+  let paused = false;
+  let prefetch = [];   // ids of the next page while it is being prefetched
+  let ws = null, attempt = 0, refCounter = 0;
+  let reconnectTimer = 0, reconnectAt = 0, reconnectWhy = "";
+  let rotateTimer = 0, layoutQueued = false;
+  let sitesKey = "";
+  let geometry = null;
+
+  // ---- connection ----
+
+  function connect() {
+    reconnectTimer = 0;
+    const url = new URL("ws/wall", location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const sock = new WebSocket(url);
+    sock.binaryType = "arraybuffer";
+    ws = sock;
+    sock.onmessage = (ev) => {
+      if (ws !== sock) return;
+      if (typeof ev.data === "string") onText(ev.data);
+      else onTile(ev.data);
+    };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      ws = null;
+      subscribedKey = ""; // the next connection starts with no subscription
+      scheduleReconnect(ev.code === 1008 ? "the server refused a message from this page (" + ev.reason + ")" : "");
+    };
+  }
+
+  function scheduleReconnect(why) {
+    attempt++;
+    const base = Math.min(10000, 500 * 2 ** Math.min(attempt - 1, 5));
+    const delay = Math.round(base / 2 + Math.random() * base / 2);
+    reconnectAt = Date.now() + delay;
+    reconnectWhy = why;
+    showBanner();
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function showBanner() {
+    const secs = Math.max(0, Math.ceil((reconnectAt - Date.now()) / 1000));
+    banner.textContent = "Disconnected from the kioskwall server" + (reconnectWhy ? ": " + reconnectWhy : "") +
+      ". Reconnecting" + (secs > 0 ? " in " + secs + " s" : "") + " (attempt " + attempt + "). Pictures and states shown may be out of date.";
+    banner.hidden = false;
+  }
+
+  function send(msg) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  function onText(text) {
+    let m;
+    try { m = JSON.parse(text); } catch (e) { return; }
+    switch (m.type) {
+      case "hello":
+        if (m.version !== PROTOCOL_VERSION) {
+          banner.textContent = "The server speaks tile protocol version " + m.version + "; this page speaks " +
+            PROTOCOL_VERSION + ". Reload the page.";
+          banner.hidden = false;
+          ws.close();
+          return;
+        }
+        attempt = 0;
+        banner.hidden = true;
+        renditions = m.renditions || [];
+        setClock(m.now);
+        break;
+      case "status":
+        setClock(m.now);
+        onStatus(m);
+        break;
+      case "error":
+        console.warn("wall stream error:", m.code, m.message);
+        break;
+    }
+  }
+
+  function setClock(now) {
+    const t = Date.parse(now);
+    if (!isNaN(t)) clockOffset = t - Date.now();
+  }
+
+  // ---- status ----
+
+  function onStatus(m) {
+    if (m.full) {
+      const keep = new Set();
+      for (const s of m.kiosks) keep.add(s.id);
+      for (const id of kiosks.keys()) if (!keep.has(id)) forget(id);
+    }
+    for (const s of m.kiosks || []) {
+      let rec = kiosks.get(s.id);
+      if (!rec) {
+        rec = { status: s, node: null, img: null, badge: null, name: null, code: null, pic: null, shown: "", pending: "", badState: "" };
+        kiosks.set(s.id, rec);
+      }
+      if (PROBLEMS.has(s.state)) rec.badState = s.state;
+      else if (s.state === "online") rec.badState = "";
+      rec.status = s;
+      if (rec.node) paintStatus(rec);
+    }
+    for (const id of m.removed || []) forget(id);
+    updateCounts();
+    updateSiteOptions();
+    queueLayout();
+  }
+
+  function forget(id) {
+    const rec = kiosks.get(id);
+    if (!rec) return;
+    dropPicture(rec);
+    if (rec.node) rec.node.remove();
+    kiosks.delete(id);
+  }
+
+  function updateCounts() {
+    const n = { online: 0, connecting: 0, offline: 0, auth_failed: 0, error: 0 };
+    for (const rec of kiosks.values()) n[rec.status.state] = (n[rec.status.state] || 0) + 1;
+    let html = "<span>" + kiosks.size + " kiosks</span>";
+    for (const s of STATES) if (n[s]) html += '<span class="n-' + s + '">' + n[s] + " " + STATE_LABEL[s] + "</span>";
+    if (counts.innerHTML !== html) counts.innerHTML = html;
+  }
+
+  function updateSiteOptions() {
+    const set = new Set([...kiosks.values()].map((r) => r.status.site));
+    if (filter.site) set.add(filter.site); // a bookmarked site that has no kiosks now
+    const sites = [...set].sort();
+    const key = sites.join("\n");
+    if (key === sitesKey) return;
+    sitesKey = key;
+    const opts = [new Option("all sites", "")];
+    for (const s of sites) opts.push(new Option(s, s));
+    siteSelect.replaceChildren(...opts);
+    siteSelect.value = filter.site;
+  }
+
+  // ---- tiles ----
+
+  function onTile(buf) {
+    const v = new DataView(buf);
+    if (buf.byteLength < 26 || v.getUint8(0) !== PROTOCOL_VERSION) return;
+    const flags = v.getUint8(1), hlen = v.getUint16(2);
+    const idLen = v.getUint8(24);
+    if (25 + idLen + 1 > buf.byteLength) return;
+    const rLen = v.getUint8(25 + idLen);
+    if (hlen < 26 + idLen + rLen || hlen > buf.byteLength) return;
+    const id = decoder.decode(new Uint8Array(buf, 25, idLen));
+    const rec = kiosks.get(id);
+    if (!rec || !wanted.has(id)) return;
+    tileNode(rec); // a prefetched kiosk may not have been shown yet
+    const seq = Number(v.getBigUint64(4)), updated = Number(v.getBigInt64(12));
+    rec.pic = { seq: seq, updated: updated, stale: (flags & 1) !== 0 };
+    if (rec.pending) URL.revokeObjectURL(rec.pending); // a newer picture replaces one still decoding
+    rec.pending = URL.createObjectURL(new Blob([new Uint8Array(buf, hlen)], { type: "image/jpeg" }));
+    rec.img.src = rec.pending;
+    rec.node.classList.toggle("stale", rec.pic.stale);
+    paintAge(rec);
+  }
+
+  function pictureLoaded(rec) {
+    if (!rec.pending) return;
+    if (rec.shown) URL.revokeObjectURL(rec.shown);
+    rec.shown = rec.pending;
+    rec.pending = "";
+    rec.node.classList.add("has-pic");
+    rec.node.dataset.seq = rec.pic ? String(rec.pic.seq) : "";
+  }
+
+  function pictureFailed(rec) {
+    if (rec.pending) URL.revokeObjectURL(rec.pending);
+    rec.pending = "";
+  }
+
+  // dropPicture frees the picture of a kiosk that is no longer shown.
+  function dropPicture(rec) {
+    if (rec.pending) URL.revokeObjectURL(rec.pending);
+    if (rec.shown) URL.revokeObjectURL(rec.shown);
+    rec.pending = rec.shown = "";
+    rec.pic = null;
+    if (rec.node) {
+      rec.img.removeAttribute("src");
+      rec.node.classList.remove("has-pic", "stale");
+      delete rec.node.dataset.seq;
+    }
+  }
+
+  function tileNode(rec) {
+    if (rec.node) return rec.node;
+    const a = document.createElement("a");
+    a.className = "tile";
+    a.dataset.id = rec.status.id;
+    a.href = "kiosk/" + encodeURIComponent(rec.status.id);
+    const pic = document.createElement("div");
+    pic.className = "pic";
+    const img = document.createElement("img");
+    img.alt = "";
+    img.decoding = "async";
+    img.addEventListener("load", () => pictureLoaded(rec));
+    img.addEventListener("error", () => pictureFailed(rec));
+    const nopic = document.createElement("span");
+    nopic.className = "nopic";
+    nopic.textContent = "waiting for a picture";
+    pic.append(img, nopic);
+    const cap = document.createElement("div");
+    cap.className = "cap";
+    const name = document.createElement("span");
+    name.className = "name";
+    const code = document.createElement("span");
+    code.className = "code";
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    cap.append(name, code, badge);
+    a.append(pic, cap);
+    rec.node = a;
+    rec.img = img;
+    rec.badge = badge;
+    rec.name = name;
+    rec.code = code;
+    paintStatus(rec);
+    return a;
+  }
+
+  function shownState(rec) {
+    // A kiosk that keeps failing goes through "connecting" before every
+    // retry; it stays marked as the problem it is.
+    return rec.status.state === "connecting" && rec.badState ? rec.badState : rec.status.state;
+  }
+
+  function paintStatus(rec) {
+    const s = rec.status, node = rec.node;
+    const cls = "tile state-" + shownState(rec) + (rec.pic && rec.pic.stale ? " stale" : "") + (rec.shown ? " has-pic" : "");
+    if (node.className !== cls) node.className = cls;
+    const title = s.name + " (" + s.id + ", " + s.site + "): " + STATE_LABEL[s.state] + (s.message ? " \u2014 " + s.message : "");
+    if (node.title !== title) node.title = title;
+    if (rec.name.textContent !== s.name) rec.name.textContent = s.name;
+    if (rec.code.textContent !== s.id) rec.code.textContent = s.id;
+    paintAge(rec);
+  }
+
+  // paintAge writes the badge: the state when there is a problem, and the age
+  // of the picture.
+  function paintAge(rec) {
+    const state = shownState(rec);
+    let age;
+    if (rec.pic && rec.pic.stale) age = "stale";
+    else {
+      const updated = rec.pic && rec.pic.updated ? rec.pic.updated : Date.parse(rec.status.last_update || "");
+      age = updated > 0 ? formatAge(Date.now() + clockOffset - updated) : "";
+    }
+    let text;
+    if (state === "online") text = age || "online";
+    else if (rec.status.state === "connecting" && rec.badState) text = STATE_LABEL[state] + " \u00b7 retrying";
+    else text = STATE_LABEL[state] + (age ? " \u00b7 " + age : "");
+    if (rec.badge.textContent !== text) rec.badge.textContent = text;
+  }
+
+  function formatAge(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    if (s < 172800) return Math.floor(s / 3600) + " h";
+    return Math.floor(s / 86400) + " d";
+  }
+
+  // ---- layout and paging ----
+
+  function visibleKiosks() {
+    const out = [];
+    for (const rec of kiosks.values()) {
+      const s = rec.status;
+      if (filter.site && s.site !== filter.site) continue;
+      if (filter.state === "problem" ? !PROBLEMS.has(shownState(rec)) : filter.state && shownState(rec) !== filter.state) continue;
+      if (filter.q && !s.id.toLowerCase().includes(filter.q) && !s.name.toLowerCase().includes(filter.q)) continue;
+      out.push(s);
+    }
+    out.sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return out;
+  }
+
+  // measure sizes tiles so that cols of them fill the width, and sets the
+  // CSS variables the stylesheet sizes everything with.
+  function measure() {
+    const style = getComputedStyle(document.documentElement);
+    const gap = parseFloat(style.getPropertyValue("--gap")) || 6;
+    const width = grid.clientWidth - 2 * gap, height = grid.clientHeight - 2 * gap;
+    const tileW = Math.max(80, Math.floor((width - (cfg.cols - 1) * gap) / cfg.cols));
+    const imgH = Math.round(tileW * 9 / 16);
+    const font = Math.max(10, Math.min(18, Math.round(tileW / 22)));
+    const capH = font + 8, headH = font + 10;
+    const root = document.documentElement.style;
+    root.setProperty("--tile-w", tileW + "px");
+    root.setProperty("--img-h", imgH + "px");
+    root.setProperty("--cap-h", capH + "px");
+    root.setProperty("--head-h", headH + "px");
+    root.setProperty("--font", font + "px");
+    const cols = Math.max(1, Math.floor((width + gap) / (tileW + gap)));
+    return { cols: cols, tileH: imgH + capH, headH: headH, gap: gap, height: height, tileW: tileW };
+  }
+
+  // paginate splits the kiosks into screens. Each site starts on a new row
+  // under its own header; a site too big for what is left of a screen
+  // continues on the next one.
+  function paginate(list, g) {
+    const out = [];
+    let page = [], y = 0;
+    let i = 0;
+    while (i < list.length) {
+      const site = list[i].site;
+      let end = i;
+      while (end < list.length && list[end].site === site) end++;
+      let from = i;
+      while (from < end) {
+        if (page.length > 0 && y + g.headH + g.tileH > g.height) {
+          out.push(page);
+          page = [];
+          y = 0;
+        }
+        const rows = Math.max(1, Math.floor((g.height - y - g.headH + g.gap) / (g.tileH + g.gap)));
+        const take = Math.min(rows * g.cols, end - from);
+        const ids = [];
+        for (let k = from; k < from + take; k++) ids.push(list[k].id);
+        page.push({ site: site, ids: ids, cont: from > i, total: end - i });
+        y += g.headH + Math.ceil(take / g.cols) * (g.tileH + g.gap) + g.gap;
+        from += take;
+      }
+      i = end;
+    }
+    if (page.length > 0) out.push(page);
+    return out;
+  }
+
+  function queueLayout() {
+    if (layoutQueued) return;
+    layoutQueued = true;
+    requestAnimationFrame(() => {
+      layoutQueued = false;
+      layout();
+    });
+  }
+
+  function layout() {
+    geometry = measure();
+    pages = paginate(visibleKiosks(), geometry);
+    if (pageIndex >= pages.length) pageIndex = Math.max(0, pages.length - 1);
+    render();
+    subscribe(pageIDs(pageIndex).concat(prefetch));
+    scheduleRotation(false);
+  }
+
+  function pageIDs(i) {
+    const ids = [];
+    for (const g of pages[i] || []) for (const id of g.ids) ids.push(id);
+    return ids;
+  }
+
+  function render() {
+    const page = pages[pageIndex] || [];
+    pageNo.textContent = pages.length > 1 ? "page " + (pageIndex + 1) + " / " + pages.length : "";
+    empty.hidden = page.length > 0;
+    empty.textContent = kiosks.size === 0 ? "No kiosks in the inventory yet." : "No kiosk matches the filter.";
+    const key = page.map((g) => g.site + ":" + g.ids.join(",")).join("|");
+    if (key === shownKey) return;
+    shownKey = key;
+    const used = new Set();
+    const children = [];
+    for (const g of page) {
+      let sec = sections.get(g.site);
+      if (!sec) {
+        const el = document.createElement("section");
+        el.className = "site";
+        const h = document.createElement("h2");
+        const tiles = document.createElement("div");
+        tiles.className = "tiles";
+        el.append(h, tiles);
+        sec = { el: el, title: h, tiles: tiles };
+        sections.set(g.site, sec);
+      }
+      used.add(g.site);
+      sec.title.innerHTML = "";
+      const name = document.createElement("span");
+      name.className = "site-name";
+      name.textContent = g.site;
+      sec.title.append(name, " \u2014 " + g.total + " kiosks" + (g.cont ? " (continued)" : ""));
+      const nodes = [];
+      for (const id of g.ids) nodes.push(tileNode(kiosks.get(id)));
+      sec.tiles.replaceChildren(...nodes);
+      children.push(sec.el);
+    }
+    for (const site of sections.keys()) if (!used.has(site)) sections.delete(site);
+    grid.replaceChildren(empty, ...children);
+  }
+
+  // subscribe asks for exactly these tiles and frees the pictures of the
+  // kiosks no longer wanted.
+  function subscribe(ids) {
+    const key = ids.join(",");
+    if (key === subscribedKey || !ws || ws.readyState !== WebSocket.OPEN || renditions.length === 0) return;
+    subscribedKey = key;
+    const next = new Set(ids);
+    for (const id of wanted) {
+      if (!next.has(id)) {
+        const rec = kiosks.get(id);
+        if (rec) dropPicture(rec);
+      }
+    }
+    wanted = next;
+    const rendition = chooseRendition();
+    const tiles = [];
+    for (const id of ids) tiles.push({ id: id, rendition: rendition });
+    refCounter = (refCounter + 1) % 1e9;
+    send({ type: "subscribe", ref: refCounter, tiles: tiles });
+  }
+
+  function chooseRendition() {
+    const names = renditions.map((r) => r.name);
+    if (cfg.size && names.includes(cfg.size)) return cfg.size;
+    // The smallest rendition that is sharp at the tile's size in device pixels.
+    const need = (geometry ? geometry.tileW : 320) * (window.devicePixelRatio || 1);
+    const bySize = renditions.slice().sort((a, b) => a.width - b.width);
+    for (const r of bySize) if (r.width >= need * 0.8) return r.name;
+    return bySize[bySize.length - 1].name;
+  }
+
+  function showPage(i) {
+    if (pages.length === 0) return;
+    pageIndex = ((i % pages.length) + pages.length) % pages.length;
+    prefetch = [];
+    render();
+    subscribe(pageIDs(pageIndex));
+  }
+
+  // scheduleRotation (re)starts the one rotation timer chain: subscribe to
+  // the next page PREFETCH_MS before showing it, so it appears with pictures.
+  function scheduleRotation(restart) {
+    if (rotateTimer && !restart) return;
+    clearTimeout(rotateTimer);
+    rotateTimer = 0;
+    if (paused || cfg.rotate === 0) return;
+    const wait = Math.max(0, cfg.rotate * 1000 - PREFETCH_MS);
+    rotateTimer = setTimeout(() => {
+      if (pages.length > 1) {
+        prefetch = pageIDs((pageIndex + 1) % pages.length);
+        subscribe(pageIDs(pageIndex).concat(prefetch));
+      }
+      rotateTimer = setTimeout(() => {
+        rotateTimer = 0;
+        if (pages.length > 1) showPage(pageIndex + 1);
+        scheduleRotation(false);
+      }, Math.min(PREFETCH_MS, cfg.rotate * 1000));
+    }, wait);
+  }
+
+  // ---- controls ----
+
+  function syncURL() {
+    const p = new URLSearchParams(location.search);
+    setParam(p, "site", filter.site);
+    setParam(p, "state", filter.state);
+    setParam(p, "q", filter.q);
+    const qs = p.toString();
+    const url = location.pathname + (qs ? "?" + qs : "");
+    if (url !== location.pathname + location.search) history.replaceState(null, "", url);
+  }
+
+  function setParam(p, name, value) {
+    if (value) p.set(name, value);
+    else p.delete(name);
+  }
+
+  function filterChanged() {
+    filter.site = siteSelect.value;
+    filter.state = stateSelect.value;
+    filter.q = search.value.trim().toLowerCase();
+    pageIndex = 0;
+    syncURL();
+    queueLayout();
+  }
+
+  function clampInt(v, def, lo, hi) {
+    const n = parseInt(v, 10);
+    return isNaN(n) ? def : Math.min(hi, Math.max(lo, n));
+  }
+
+  function manualPage(delta) {
+    showPage(pageIndex + delta);
+    scheduleRotation(true);
+  }
+
+  function togglePause() {
+    paused = !paused;
+    pauseButton.textContent = paused ? "resume" : "pause";
+    scheduleRotation(true);
+  }
+
+  siteSelect.value = filter.site;
+  stateSelect.value = filter.state;
+  search.value = filter.q;
+  siteSelect.addEventListener("change", filterChanged);
+  stateSelect.addEventListener("change", filterChanged);
+  search.addEventListener("input", filterChanged);
+  $("prev").addEventListener("click", () => manualPage(-1));
+  $("next").addEventListener("click", () => manualPage(1));
+  pauseButton.addEventListener("click", togglePause);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target === search) return;
+    if (ev.key === "ArrowRight") manualPage(1);
+    else if (ev.key === "ArrowLeft") manualPage(-1);
+    else if (ev.key === " ") { ev.preventDefault(); togglePause(); }
+  });
+  window.addEventListener("resize", () => { shownKey = ""; queueLayout(); });
+
+  // Ages tick once a second, on the shown tiles only; the banner counts down.
+  setInterval(() => {
+    for (const id of wanted) {
+      const rec = kiosks.get(id);
+      if (rec && rec.node) paintAge(rec);
+    }
+    if (!ws && reconnectTimer) showBanner();
+  }, 1000);
+
+  connect();
+})();
