@@ -3,6 +3,7 @@ package rfb
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -106,7 +107,11 @@ func (s *serverConn) readMessage() (clientMessage, error) {
 		return m, protoErr("unknown client message type %d", t)
 	}
 	if err != nil {
-		return m, fmt.Errorf("rfb: reading client message %s: %w", clientMessageName(t), err)
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
+			return m, protoErr("%s from the client: %s", clientMessageName(t), pe.Msg)
+		}
+		return m, fmt.Errorf("rfb: reading %s from the client: %w", clientMessageName(t), err)
 	}
 	return m, nil
 }

@@ -21,15 +21,15 @@ func TestServeMalformedClientInput(t *testing.T) {
 	}{
 		{"unknown message type", Format32, []byte{99, 1, 2, 3}, "unknown client message type 99"},
 		{"EnableContinuousUpdates never offered", Format32, []byte{150, 1, 0, 0, 0, 0, 0, 10, 0, 10}, "unknown client message type 150"},
-		{"truncated SetEncodings", Format32, []byte{2, 0, 0, 5, 0, 0, 0, 0, 0, 0}, "SetEncodings: unexpected EOF"},
-		{"truncated FramebufferUpdateRequest", Format32, []byte{3, 1, 0, 0}, "FramebufferUpdateRequest: unexpected EOF"},
-		{"truncated SetPixelFormat", Format32, []byte{0, 0, 0, 0, 32, 24}, "SetPixelFormat: unexpected EOF"},
+		{"truncated SetEncodings", Format32, []byte{2, 0, 0, 5, 0, 0, 0, 0, 0, 0}, "SetEncodings from the client: unexpected EOF"},
+		{"truncated FramebufferUpdateRequest", Format32, []byte{3, 1, 0, 0}, "FramebufferUpdateRequest from the client: unexpected EOF"},
+		{"truncated SetPixelFormat", Format32, []byte{0, 0, 0, 0, 32, 24}, "SetPixelFormat from the client: unexpected EOF"},
 		{"24 bits per pixel", Format32, append([]byte{0, 0, 0, 0}, pf24[:]...), "24 bits per pixel"},
 		{"colour map on a true-colour desktop", Format32, append([]byte{0, 0, 0, 0}, cm[:]...), "colour-mapped"},
 		{"huge cut text", Format32, []byte{6, 0, 0, 0, 0x06, 0x40, 0, 0, 'a', 'b'}, "cut text of 104857600 bytes exceeds"},
-		{"truncated cut text", Format32, []byte{6, 0, 0, 0, 0, 0, 0, 10, 'a', 'b'}, "ClientCutText: unexpected EOF"},
-		{"truncated key event", Format32, []byte{4, 1, 0}, "KeyEvent: unexpected EOF"},
-		{"truncated SetDesktopSize screens", Format32, []byte{251, 0, 0, 10, 0, 10, 2, 0, 1, 2, 3}, "SetDesktopSize: unexpected EOF"},
+		{"truncated cut text", Format32, []byte{6, 0, 0, 0, 0, 0, 0, 10, 'a', 'b'}, "ClientCutText from the client: unexpected EOF"},
+		{"truncated key event", Format32, []byte{4, 1, 0}, "KeyEvent from the client: unexpected EOF"},
+		{"truncated SetDesktopSize screens", Format32, []byte{251, 0, 0, 10, 0, 10, 2, 0, 1, 2, 3}, "SetDesktopSize from the client: unexpected EOF"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newSceneDesktop(64, 32, tc.desktop, 5)
