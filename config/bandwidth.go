@@ -120,14 +120,7 @@ func (b Bandwidth) String() string {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
-func (b *Bandwidth) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseBandwidth(n.Value)
-	if err != nil {
-		return nodeError(n, err)
-	}
-	*b = v
-	return nil
-}
+func (b *Bandwidth) UnmarshalYAML(n *yaml.Node) error { return decodeScalar(n, ParseBandwidth, b) }
 
 // MarshalYAML implements yaml.Marshaler, so a written config reads back.
 func (b Bandwidth) MarshalYAML() (any, error) { return b.String(), nil }

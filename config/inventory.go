@@ -138,7 +138,7 @@ func (r *reader) tokenPath(path string) ([]Kiosk, []Problem) {
 	var ks []Kiosk
 	var ps []Problem
 	if e.err != nil {
-		ps = append(ps, Problem{path, 0, fmt.Sprintf("cannot list the directory: %v; keeping the %d token files it held until it is back", cause(e.err), len(e.names))})
+		ps = append(ps, Problem{path, 0, fmt.Sprintf("cannot list the directory: %v; keeping the token files it held (%d) until it is back", cause(e.err), len(e.names))})
 	}
 	for _, name := range e.names {
 		fks, fps := r.tokenFile(filepath.Join(path, name))
@@ -173,7 +173,12 @@ func (r *reader) parsed(path string, fc *fileContext, parse kioskFormat) ([]Kios
 		return nil, why
 	}
 	ks, _, _ := parse(fc, e.good)
-	return ks, append(why, Problem{path, 0, fmt.Sprintf("keeping the %d kiosks of the file's last good version until it is fixed", len(ks))})
+	keep := fmt.Sprintf("keeping the kiosks of the file's last good version (%d) until it is fixed", len(ks))
+	if len(why) == 1 {
+		why[0].Msg += "; " + keep
+		return ks, why
+	}
+	return ks, append(why, Problem{path, 0, keep})
 }
 
 // dedupe keeps the first kiosk of each id.
@@ -235,7 +240,7 @@ func (r *reader) passwords(ks []Kiosk) ([]Kiosk, []Problem) {
 		msg := t.msg
 		if n := len(t.left); n > 0 {
 			shown := t.left[:min(n, 5)]
-			msg += fmt.Sprintf("; left out the %d kiosks that use it: %s", n, strings.Join(shown, ", "))
+			msg += fmt.Sprintf("; left out the kiosks that use it (%d): %s", n, strings.Join(shown, ", "))
 			if n > len(shown) {
 				msg += ", …"
 			}

@@ -118,7 +118,7 @@ func TestSourcesLoad(t *testing.T) {
 		{filepath.Join(tokens, "west.cfg"), 3, "kiosk k2 is also listed at " + csv + ":3, which wins"},
 		{filepath.Join(dir, "gone.csv"), 0, "cannot read it: no such file or directory"},
 		{filepath.Join(dir, "kiosks.txt"), 0, "a kiosk file is named .csv, .yaml, .yml or .json"},
-		{filepath.Join(dir, "pw", "k3-missing"), 0, "no such file or directory; left out the 1 kiosks that use it: k3 (" + csv + ":4)"},
+		{filepath.Join(dir, "pw", "k3-missing"), 0, "no such file or directory; left out the kiosks that use it (1): k3 (" + csv + ":4)"},
 	})
 	for _, k := range ks {
 		if k.ID == "k1" && k.PasswordFile != src.PasswordFile {
@@ -142,7 +142,7 @@ func TestSourcesLoadDefaultPasswordUnreadable(t *testing.T) {
 	if !reflect.DeepEqual(ids(ks), []string{"k7"}) {
 		t.Errorf("kiosks %v; want only k7, the one with its own password", ids(ks))
 	}
-	matchProblems(t, ps, []Problem{{src.PasswordFile, 0, "the first line is empty; write the password on it (or use vncpasswd); left out the 6 kiosks that use it: k1 ("}})
+	matchProblems(t, ps, []Problem{{src.PasswordFile, 0, "the first line is empty; write the password on it (or use vncpasswd); left out the kiosks that use it (6): k1 ("}})
 	if len(ps) == 1 && !strings.HasSuffix(ps[0].Msg, ", …") {
 		t.Errorf("a long list of kiosks left out is not cut short: %s", ps[0].Msg)
 	}

@@ -38,17 +38,38 @@ func ids(ks []Kiosk) []string {
 	return s
 }
 
+// parseCase is a kiosk file and what parsing it must give.
+type parseCase struct {
+	name     string
+	in       string
+	want     []Kiosk  // compared in full when given
+	wantIDs  []string // otherwise only the ids are
+	problems []wantProblem
+	fatal    bool // the file is unusable as a whole
+}
+
+func runParseCases(t *testing.T, path string, parse kioskFormat, cases []parseCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ks, ps, ok := parse(newFileContext(path, KioskDefaults{}), []byte(tc.in))
+			if ok == tc.fatal {
+				t.Errorf("ok = %v, want %v", ok, !tc.fatal)
+			}
+			checkProblems(t, path, ps, tc.problems)
+			if tc.want != nil && !reflect.DeepEqual(ks, tc.want) {
+				t.Errorf("kiosks:\n got %+v\nwant %+v", ks, tc.want)
+			}
+			if tc.want == nil && !reflect.DeepEqual(ids(ks), tc.wantIDs) {
+				t.Errorf("kiosks %v, want %v", ids(ks), tc.wantIDs)
+			}
+		})
+	}
+}
+
 func TestParseCSV(t *testing.T) {
 	dir := filepath.Join(string(filepath.Separator), "inv")
 	path := filepath.Join(dir, "west.csv")
-	for _, tc := range []struct {
-		name     string
-		in       string
-		want     []Kiosk // compared in full
-		wantIDs  []string
-		problems []wantProblem
-		fatal    bool
-	}{{
+	cases := []parseCase{{
 		name: "every column, any order, defaults",
 		in: "\ufeffHost, ID ,name,site,port,password,password_file,kind,mac,tags\n" +
 			"10.0.0.1,k1,\"Lobby, east\",north,5901,,,x11vnc,00-1A-2B-3C-4D-5E, a ;b;;\n" +
@@ -139,21 +160,8 @@ func TestParseCSV(t *testing.T) {
 		in:       "id,name,host\nk1,\"two\nlines\",h1\nk2,x,\n",
 		want:     []Kiosk{{ID: "k1", Name: "two\nlines", Site: "west", Host: "h1", Port: 5900, Kind: "tightvnc", Source: path + ":2"}},
 		problems: []wantProblem{{4, "kiosk k2: host is missing"}},
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ks, ps, ok := parseCSV(newFileContext(path, KioskDefaults{}), []byte(tc.in))
-			if ok == tc.fatal {
-				t.Errorf("ok = %v, want %v", ok, !tc.fatal)
-			}
-			checkProblems(t, path, ps, tc.problems)
-			if tc.want != nil && !reflect.DeepEqual(ks, tc.want) {
-				t.Errorf("kiosks:\n got %+v\nwant %+v", ks, tc.want)
-			}
-			if tc.want == nil && !reflect.DeepEqual(ids(ks), tc.wantIDs) {
-				t.Errorf("kiosks %v, want %v", ids(ks), tc.wantIDs)
-			}
-		})
-	}
+	}}
+	runParseCases(t, path, parseCSV, cases)
 }
 
 func TestParseYAMLKiosks(t *testing.T) {
@@ -170,14 +178,7 @@ func TestParseYAMLKiosks(t *testing.T) {
 		"  password: 123456\n" +
 		"  tags: [pay, lobby]\n" +
 		"- {ID: k2, host: \"[fe80::2]\", site: south, kind: tigervnc, mac: 00:1a:2b:3c:4d:5e, tags: a;b, name: ~}\n"
-	for _, tc := range []struct {
-		name     string
-		in       string
-		want     []Kiosk
-		wantIDs  []string
-		problems []wantProblem
-		fatal    bool
-	}{{
+	cases := []parseCase{{
 		name: "a list at the top",
 		in:   fullText,
 		want: full,
@@ -234,21 +235,8 @@ func TestParseYAMLKiosks(t *testing.T) {
 		in:       "kiosks: a\n",
 		problems: []wantProblem{{1, "want a list of kiosks"}},
 		fatal:    true,
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			ks, ps, ok := parseYAMLKiosks(newFileContext(path, KioskDefaults{}), []byte(tc.in))
-			if ok == tc.fatal {
-				t.Errorf("ok = %v, want %v", ok, !tc.fatal)
-			}
-			checkProblems(t, path, ps, tc.problems)
-			if tc.want != nil && !reflect.DeepEqual(ks, tc.want) {
-				t.Errorf("kiosks:\n got %+v\nwant %+v", ks, tc.want)
-			}
-			if tc.want == nil && !reflect.DeepEqual(ids(ks), tc.wantIDs) {
-				t.Errorf("kiosks %v, want %v", ids(ks), tc.wantIDs)
-			}
-		})
-	}
+	}}
+	runParseCases(t, path, parseYAMLKiosks, cases)
 }
 
 func TestParseTokens(t *testing.T) {

@@ -45,14 +45,7 @@ func ParseSize(s string) (Size, error) {
 func (s Size) String() string { return fmt.Sprintf("%dx%d", s.W, s.H) }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
-func (s *Size) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseSize(n.Value)
-	if err != nil {
-		return nodeError(n, err)
-	}
-	*s = v
-	return nil
-}
+func (s *Size) UnmarshalYAML(n *yaml.Node) error { return decodeScalar(n, ParseSize, s) }
 
 // MarshalYAML implements yaml.Marshaler, so a written config reads back.
 func (s Size) MarshalYAML() (any, error) { return s.String(), nil }

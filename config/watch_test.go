@@ -133,7 +133,7 @@ func TestWatch(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		problems: []Problem{{kiosks, 0, "cannot read it: no such file or directory"}, {kiosks, 0, "keeping the 2 kiosks of the file's last good version"}},
+		problems: []Problem{{kiosks, 0, "cannot read it: no such file or directory; keeping the kiosks of the file's last good version (2)"}},
 	}, {
 		what: "the kiosk file coming back, with a kiosk more",
 		do: func() {
@@ -144,7 +144,7 @@ func TestWatch(t *testing.T) {
 	}, {
 		what:     "the kiosk file losing its header",
 		do:       func() { writeFiles(t, dir, map[string]string{"kiosks.csv": ""}) },
-		problems: []Problem{{kiosks, 0, "the file is empty"}, {kiosks, 0, "keeping the 3 kiosks"}},
+		problems: []Problem{{kiosks, 0, "the file is empty; a kiosk file starts with a header line such as id,name,site,host,port (a header alone lists no kiosks); keeping the kiosks of the file's last good version (3)"}},
 	}, {
 		what: "lines moving and one kiosk changing",
 		do: func() {
@@ -229,5 +229,46 @@ func TestPollWaitsForFilesToHoldStill(t *testing.T) {
 	ks, _ := r.load()
 	if got := strings.Join(ids(ks), ","); got != "a,b,c" {
 		t.Errorf("after re-reading: %s, want a,b,c", got)
+	}
+}
+
+// TestReaderKeepsMissingDirectory checks that a token directory that goes
+// away (as when it is replaced by a fresh copy) keeps its kiosks until it is
+// back, while a file leaving the directory takes its kiosks along.
+func TestReaderKeepsMissingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	writeFiles(t, dir, map[string]string{"tokens/a.cfg": "a1: h:1\n", "tokens/b.cfg": "b1: h:1\n"})
+	r := newReader(Sources{Tokens: []string{tokens}})
+	settle := func() {
+		r.poll()
+		r.poll()
+	}
+	if ks, ps := r.load(); strings.Join(ids(ks), ",") != "a1,b1" || len(ps) != 0 {
+		t.Fatalf("loaded %v, %v", ids(ks), ps)
+	}
+	if err := os.Rename(tokens, tokens+".away"); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	ks, ps := r.load()
+	if got := strings.Join(ids(ks), ","); got != "a1,b1" {
+		t.Errorf("with the directory gone: kiosks %s, want a1,b1 kept", got)
+	}
+	matchProblems(t, ps, []Problem{
+		{tokens, 0, "cannot list the directory: no such file or directory; keeping the token files it held (2)"},
+		{filepath.Join(tokens, "a.cfg"), 0, "cannot read it: no such file or directory; keeping the kiosks of the file's last good version (1)"},
+		{filepath.Join(tokens, "b.cfg"), 0, "cannot read it: no such file or directory; keeping the kiosks of the file's last good version (1)"},
+	})
+	if err := os.Rename(tokens+".away", tokens); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(tokens, "b.cfg")); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	ks, ps = r.load()
+	if got := strings.Join(ids(ks), ","); got != "a1" || len(ps) != 0 {
+		t.Errorf("with the directory back without b.cfg: kiosks %s, problems %v; want a1 and none", got, ps)
 	}
 }

@@ -19,6 +19,17 @@ func nodeError(n *yaml.Node, err error) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 }
 
+// decodeScalar sets *dst to the value parse reads from a scalar node, for
+// the UnmarshalYAML methods of types written as one string ("2Mbit").
+func decodeScalar[T any](n *yaml.Node, parse func(string) (T, error), dst *T) error {
+	v, err := parse(n.Value)
+	if err != nil {
+		return nodeError(n, err)
+	}
+	*dst = v
+	return nil
+}
+
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // splitYAMLLine takes the "line N:" that yaml.v3 puts into its messages apart
