@@ -287,7 +287,7 @@ const (
 )
 
 type tightEncoder struct {
-	streams [3]tightStream
+	streams [3]*zlib.Writer
 	zbuf    bytes.Buffer
 	pal     paletteIndex
 	grad    tightGradient
@@ -299,27 +299,16 @@ type tightEncoder struct {
 	jbuf    bytes.Buffer
 }
 
-// tightStream is one zlib stream and the level it was started at.
-type tightStream struct {
-	zw    *zlib.Writer
-	level int
-}
-
-// writer returns stream s at level, and the reset bit to send when it had to
-// start the stream afresh because the level changed: Go's zlib cannot change
-// level in mid-stream, and the client must start afresh exactly when we do.
-func (e *tightEncoder) writer(s, level int) (*zlib.Writer, byte) {
-	st := &e.streams[s]
-	if st.zw != nil && st.level == level {
-		return st.zw, 0
+// writer returns stream s, started at level on first use. A stream keeps
+// that level for the connection and our control bytes never carry reset
+// bits: Go's zlib cannot change level in mid-stream, and restarting a stream
+// breaks noVNC, whose bundled inflater keeps no history after a reset, so
+// the next rectangle that refers back to an earlier one fails to inflate.
+func (e *tightEncoder) writer(s, level int) *zlib.Writer {
+	if e.streams[s] == nil {
+		e.streams[s], _ = zlib.NewWriterLevel(&e.zbuf, level) // level is valid: zlibLevel checked it
 	}
-	var reset byte
-	if st.zw != nil {
-		reset = 1 << s
-	}
-	st.zw, _ = zlib.NewWriterLevel(&e.zbuf, level) // level is valid: zlibLevel checked it
-	st.level = level
-	return st.zw, reset
+	return e.streams[s]
 }
 
 func (e *tightEncoder) encode(w *bytes.Buffer, pf PixelFormat, r image.Rectangle, pix []byte, opts EncodeOptions) (int, error) {
@@ -508,13 +497,8 @@ func absDiff8(a, b byte) int {
 // (unless copy), head (the palette), then data, compressed on stream s unless
 // it is too short.
 func (e *tightEncoder) writeBasic(w *bytes.Buffer, r image.Rectangle, s int, filter byte, head, data []byte, level int) {
-	var zw *zlib.Writer
-	var reset byte
-	if len(data) >= tightMinToCompress {
-		zw, reset = e.writer(s, level)
-	}
 	writeRectHeader(w, r, EncTight)
-	ctl := reset | byte(s)<<4
+	ctl := byte(s) << 4
 	if filter == tightCopyFilter {
 		w.WriteByte(ctl)
 	} else {
@@ -522,11 +506,12 @@ func (e *tightEncoder) writeBasic(w *bytes.Buffer, r image.Rectangle, s int, fil
 		w.WriteByte(filter)
 	}
 	w.Write(head)
-	if zw == nil {
+	if len(data) < tightMinToCompress {
 		w.Write(data)
 		return
 	}
 	// Writes to a bytes.Buffer cannot fail.
+	zw := e.writer(s, level)
 	zw.Write(data)
 	zw.Flush()
 	e.head = appendCompactLength(e.head[:0], e.zbuf.Len())

@@ -631,33 +631,33 @@ func TestTightEncoderSplits(t *testing.T) {
 	}
 }
 
-// TestTightEncoderResetsOnLevelChange checks that reset bits appear exactly
-// when the encoder restarts a stream to change level, and that the client
-// follows.
-func TestTightEncoderResetsOnLevelChange(t *testing.T) {
-	pf := Format32
+// TestTightEncoderKeepsStreamLevels checks that a level change never restarts
+// a stream (no reset bits: noVNC cannot follow them) and that a stream first
+// used after the change starts at the new level.
+func TestTightEncoderKeepsStreamLevels(t *testing.T) {
 	r := image.Rect(0, 0, 64, 32)
-	text := ztPixels(pf, 64, 32, ztImages()[2])
-	noise := ztPixels(pf, 64, 32, ztImages()[4])
+	few := ztPixels(Format16, 64, 32, ztImages()[2])          // palette, stream 1
+	photo := ztPixels(Format16, 64, 32, ztImage{at: ztPhoto}) // copy at 16 bpp, stream 0
 	enc, dec := &tightEncoder{}, &tightDecoder{}
-	steps := []struct {
+	for i, s := range []struct {
 		pix   []byte
 		level int
-		reset byte
-	}{
-		{text, 6, 0}, {noise, 6, 0}, {text, 6, 0}, // first use of streams 1 and 0: nothing to reset
-		{text, 1, 0x02}, {text, 1, 0}, // palette stream restarted at level 1
-		{noise, 1, 0x01}, {noise, 42, 0x01}, // out of range means 6: a change back
-		{noise, 6, 0},
-	}
-	for i, s := range steps {
-		fb, rects := tightRoundTrip(t, enc, dec, pf, r, s.pix, EncodeOptions{Quality: -1, Compression: s.level})
-		if got := rects[0].ctl[0] & 0x0f; got != s.reset {
-			t.Errorf("step %d: reset bits %04b, want %04b", i, got, s.reset)
+	}{{few, 6}, {few, 0}, {photo, 0}, {photo, 9}, {few, 42}} {
+		fb, rects := tightRoundTrip(t, enc, dec, Format16, r, s.pix, EncodeOptions{Quality: -1, Compression: s.level})
+		if reset := rects[0].ctl[0] & 0x0f; reset != 0 {
+			t.Errorf("step %d: reset bits %04b", i, reset)
 		}
 		if !bytes.Equal(fb.ReadPixels(nil, r), s.pix) {
 			t.Errorf("step %d: decoded pixels differ from the encoded ones", i)
 		}
+	}
+	// The copy stream started at level 0: stored blocks, as large as the data.
+	var out bytes.Buffer
+	if _, err := enc.encode(&out, Format16, r, photo, EncodeOptions{Quality: -1, Compression: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if data := r.Dx() * r.Dy() * 2; out.Len() < data {
+		t.Errorf("copy stream wrote %d bytes for %d bytes of pixels; it should have kept level 0", out.Len(), data)
 	}
 }
 

@@ -236,7 +236,7 @@ func replicatePixel(b []byte, bpp int) {
 
 // zrleEncoder holds the connection's one zlib stream. ZRLE cannot reset a
 // stream, so the compression level is the one asked for at the first
-// rectangle; later changes apply to Tight only.
+// rectangle.
 type zrleEncoder struct {
 	zbuf bytes.Buffer
 	zw   *zlib.Writer
@@ -245,12 +245,11 @@ type zrleEncoder struct {
 	out  []byte   // the tile's uncompressed encoding
 }
 
-// zlibLevel is the zlib level the client asked for, or 6, zlib's default.
-// It is always a level number, never zlib.DefaultCompression (-1), so that
-// Tight can tell whether the level really changed.
+// zlibLevel is the zlib level the client asked for, or zlib's default when
+// it asked for none in range.
 func zlibLevel(opts EncodeOptions) int {
 	if opts.Compression < zlib.NoCompression || opts.Compression > zlib.BestCompression {
-		return 6
+		return zlib.DefaultCompression
 	}
 	return opts.Compression
 }
