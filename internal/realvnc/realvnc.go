@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -127,6 +128,12 @@ func (s *Server) Addr() string { return s.addr }
 
 // Display is the X display the server shows, such as ":12".
 func (s *Server) Display() string { return s.display }
+
+// displayNumber is the display's number, 12 for ":12".
+func (s *Server) displayNumber() int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(s.display, ":"))
+	return n
+}
 
 // Password is the VNC password, empty when the server asks for none.
 func (s *Server) Password() string { return s.password }

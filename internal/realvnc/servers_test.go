@@ -246,3 +246,41 @@ func TestCleanupStopsEverything(t *testing.T) {
 		t.Errorf("%s still accepts connections", addr)
 	}
 }
+
+// TestPictureMove checks that a moved picture shows at its new place and
+// that what it covered before comes back, on every server at depth 24.
+func TestPictureMove(t *testing.T) {
+	const w, h = 200, 150
+	scene := Scene(w, h)
+	patch := checkerboard(40, 30)
+	moves := []struct{ from, to image.Point }{
+		{image.Pt(10, 10), image.Pt(25, 20)},   // overlapping the old place
+		{image.Pt(25, 20), image.Pt(150, 110)}, // clear of it
+	}
+	for _, tc := range serverCases {
+		if tc.depth != 24 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t, Options{Width: w, Height: h})
+			s.Show(t, scene, image.Point{})
+			pic := s.Show(t, patch, moves[0].from)
+			for _, m := range moves {
+				if pic.Bounds().Min != m.from {
+					t.Fatalf("picture is at %v, want %v", pic.Bounds().Min, m.from)
+				}
+				pic.Move(t, m.to)
+				want := image.NewRGBA(scene.Rect)
+				copy(want.Pix, scene.Pix)
+				for y := range patch.Rect.Dy() {
+					for x := range patch.Rect.Dx() {
+						want.SetRGBA(m.to.X+x, m.to.Y+y, patch.RGBAAt(x, y))
+					}
+				}
+				if d := within(s.Truth(t), want.Rect, want, image.Point{}, 0); d != "" {
+					t.Fatalf("after moving the picture to %v: %s", m.to, d)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"math/bits"
 	"os"
@@ -60,7 +61,8 @@ func (s *Server) dump() (*xwdImage, error) {
 // At depths below 24 the screen cannot show every colour: each pixel becomes
 // the nearest colour the visual has (for PseudoColor, the nearest of a
 // 6x6x6 colour cube), and Show waits for exactly that. Alpha is ignored.
-func (s *Server) Show(t testing.TB, img image.Image, at image.Point) {
+// The returned Picture can be moved, to make servers send CopyRect.
+func (s *Server) Show(t testing.TB, img image.Image, at image.Point) *Picture {
 	t.Helper()
 	size := img.Bounds().Size()
 	dst := image.Rectangle{Min: at, Max: at.Add(size)}
@@ -71,6 +73,10 @@ func (s *Server) Show(t testing.TB, img image.Image, at image.Point) {
 	if err != nil {
 		t.Fatalf("realvnc: %s: %v%s", s, err, s.logTails())
 	}
+	under, err := root.rgba()
+	if err != nil {
+		t.Fatalf("realvnc: %s: screen dump: %v", s, err)
+	}
 	pic, want, err := pictureFor(root, img)
 	if err != nil {
 		t.Fatalf("realvnc: %s: Show: %v", s, err)
@@ -80,6 +86,8 @@ func (s *Server) Show(t testing.TB, img image.Image, at image.Point) {
 	s.shows++
 	n := s.shows
 	s.mu.Unlock()
+	// A name unique on the display lets Move find the window.
+	pic.Name = fmt.Sprintf("kioskwall-picture-%d", n)
 	file := filepath.Join(s.dir, fmt.Sprintf("show%d.xwd", n))
 	if err := os.WriteFile(file, pic.encode(), 0o600); err != nil {
 		t.Fatalf("realvnc: %v", err)
@@ -101,6 +109,17 @@ func (s *Server) Show(t testing.TB, img image.Image, at image.Point) {
 	}
 	s.adopt(p)
 
+	s.waitFor(t, p, fmt.Sprintf("Show at %v", dst), func(got *image.RGBA) difference {
+		return compare(got, dst, want, image.Point{})
+	})
+	return &Picture{s: s, name: pic.Name, proc: p, bounds: dst, want: want,
+		under: under.SubImage(dst).(*image.RGBA)}
+}
+
+// waitFor polls the screen until differ finds no difference, and fails the
+// test when that takes longer than showTimeout or p exits first.
+func (s *Server) waitFor(t testing.TB, p *proc, what string, differ func(*image.RGBA) difference) {
+	t.Helper()
 	deadline := time.Now().Add(showTimeout)
 	for {
 		x, err := s.dump()
@@ -111,13 +130,13 @@ func (s *Server) Show(t testing.TB, img image.Image, at image.Point) {
 		if err != nil {
 			t.Fatalf("realvnc: %s: screen dump: %v", s, err)
 		}
-		d := compare(got, dst, want, image.Point{})
+		d := differ(got)
 		if d.count == 0 {
 			return
 		}
 		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("realvnc: %s: Show at %v: after %v the screen still differs: %v%s",
-				s, dst, showTimeout, d, p.tail())
+			t.Fatalf("realvnc: %s: %s: after %v the screen still differs: %v%s",
+				s, what, showTimeout, d, p.tail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -231,25 +250,26 @@ func (d difference) String() string {
 		d.count, d.maxDelta, d.first, d.got, d.want)
 }
 
+// add records that the pixel at p is got where want was expected.
+func (d *difference) add(got, want color.RGBA, p image.Point) {
+	delta := max(absDiff(got.R, want.R), absDiff(got.G, want.G), absDiff(got.B, want.B))
+	if delta == 0 {
+		return
+	}
+	if d.count == 0 {
+		d.first, d.got, d.want = p, [3]uint8{got.R, got.G, got.B}, [3]uint8{want.R, want.G, want.B}
+	}
+	d.count++
+	d.maxDelta = max(d.maxDelta, delta)
+}
+
 // compare compares the area r of got with the same-sized area of want whose
 // top-left corner is at wantAt.
 func compare(got *image.RGBA, r image.Rectangle, want *image.RGBA, wantAt image.Point) difference {
 	var d difference
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
-			g := got.Pix[got.PixOffset(x, y):][:3]
-			w := want.Pix[want.PixOffset(x-r.Min.X+wantAt.X, y-r.Min.Y+wantAt.Y):][:3]
-			delta := max(absDiff(g[0], w[0]), absDiff(g[1], w[1]), absDiff(g[2], w[2]))
-			if delta == 0 {
-				continue
-			}
-			if d.count == 0 {
-				d.first = image.Pt(x, y)
-				copy(d.got[:], g)
-				copy(d.want[:], w)
-			}
-			d.count++
-			d.maxDelta = max(d.maxDelta, delta)
+			d.add(got.RGBAAt(x, y), want.RGBAAt(x-r.Min.X+wantAt.X, y-r.Min.Y+wantAt.Y), image.Pt(x, y))
 		}
 	}
 	return d
