@@ -167,17 +167,11 @@ func (s *Session) AddViewer() (remove func()) {
 	}
 }
 
-// wake makes a waiting session look at its mode now. If a request is
-// outstanding on a screen that does not change, a 1x1 non-incremental
-// request makes the server answer at once, after which nothing is
-// outstanding and the pixel format may change.
+// wake makes the session look at its mode now; serve does the rest.
 func (s *Session) wake() {
 	select {
 	case s.nudge <- struct{}{}:
 	default:
-	}
-	if c := s.client.Load(); c != nil {
-		c.Request(false, image.Rect(0, 0, 1, 1))
 	}
 }
 
@@ -274,33 +268,116 @@ func (s *Session) connectAndServe(ctx context.Context) (connected bool, err erro
 	return true, s.serve(ctx, c)
 }
 
-// serve asks for updates and turns them into thumbnails. Exactly one request
-// is outstanding at a time, so the pixel format can change between updates.
+// serve asks for updates and turns them into thumbnails. A reader goroutine
+// decodes; this goroutine decides when to request. At most one incremental
+// request is outstanding, so the pixel format can change between updates.
+//
+// RFB requests carry no identity, so when a viewer arrives while a request
+// waits on a static screen, the session asks for a 1x1 non-incremental update
+// (answered at once) and then waits until no update has arrived for a settle
+// period: a server may answer the two requests with one update or with two,
+// and only after the last one may the format change.
 func (s *Session) serve(ctx context.Context, c *rfb.Client) error {
+	updates := make(chan struct{}, 1)
+	var arrived atomic.Int64
+	readErr := make(chan error, 1)
+	rctx, stopReader := context.WithCancel(ctx)
+	defer stopReader()
+	go func() {
+		readErr <- s.readUpdates(rctx, c, func() {
+			arrived.Add(1)
+			select {
+			case updates <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	defer func() {
+		c.Close() // ends the reader if it is still reading
+		<-readErr
+	}()
+
 	mode := ModeThumbnail
 	incremental := false
+	outstanding := false
+	var sentAt, lastArrival, nextRequest time.Time
+	var seen int64
+	rtt := 50 * time.Millisecond
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		if want := s.wantMode(); want != mode {
+		now := time.Now()
+		if n := arrived.Load(); n != seen {
+			seen = n
+			lastArrival = now
+			if outstanding {
+				outstanding = false
+				rtt = (3*rtt + now.Sub(sentAt)) / 4
+			}
+		}
+		want := s.wantMode()
+		settle := max(4*rtt, 150*time.Millisecond)
+		switch {
+		case want != mode && outstanding:
+			// A static screen may never answer: make it answer now.
+			if err := c.Request(false, image.Rect(0, 0, 1, 1)); err != nil {
+				return err
+			}
+			outstanding = false // the answer to either request ends the wait; settle covers the other
+			lastArrival = now
+		case want != mode && now.Sub(lastArrival) >= settle:
 			if err := s.switchMode(c, want); err != nil {
 				return err
 			}
-			mode, incremental = want, false
+			mode, incremental, nextRequest = want, false, now
+		case want == mode && !outstanding && !now.Before(nextRequest):
+			if err := c.Request(incremental, image.Rect(0, 0, c.Width(), c.Height())); err != nil {
+				return err
+			}
+			incremental, outstanding, sentAt = true, true, now
+			nextRequest = now.Add(s.profile(mode).Interval)
 		}
-		prof := s.profile(mode)
-		started := time.Now()
-		if err := c.Request(incremental, image.Rect(0, 0, c.Width(), c.Height())); err != nil {
-			return err
+		// Sleep until something can change the decision.
+		wake := time.Hour
+		switch {
+		case want != mode && !outstanding:
+			wake = lastArrival.Add(settle).Sub(now)
+		case want == mode && !outstanding:
+			wake = nextRequest.Sub(now)
 		}
-		incremental = true
-		if err := s.awaitUpdate(c); err != nil {
-			return err
-		}
+		timer.Reset(max(wake, time.Millisecond))
 		select {
-		case <-s.nudge: // mode may have changed: go round at once
+		case <-updates:
+		case <-s.nudge:
+		case <-timer.C:
+		case err := <-readErr:
+			readErr <- err // for the deferred wait
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Until(started.Add(prof.Interval))):
 		}
+	}
+}
+
+// readUpdates decodes server messages until an error, calling arrived after
+// each FramebufferUpdate once the thumbnail is up to date.
+func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func()) error {
+	for {
+		msg, err := c.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		u, ok := msg.(*rfb.Update)
+		if !ok {
+			continue
+		}
+		if err := s.applyUpdate(c, u); err != nil {
+			return err
+		}
+		arrived()
 	}
 }
 
@@ -332,32 +409,21 @@ func (s *Session) switchMode(c *rfb.Client, m Mode) error {
 	return nil
 }
 
-// awaitUpdate reads messages until a FramebufferUpdate has been decoded,
-// then brings the thumbnail up to date.
-func (s *Session) awaitUpdate(c *rfb.Client) error {
-	for {
-		msg, err := c.Next()
-		if err != nil {
-			return err
-		}
-		u, ok := msg.(*rfb.Update)
-		if !ok {
-			continue
-		}
-		if len(u.Rects) == 0 {
-			return nil
-		}
-		s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
-			s.thumb.Apply(b, u.Rects)
-			return nil
-		})
-		if u.Resized {
-			s.mu.Lock()
-			s.status.Width, s.status.Height = c.Width(), c.Height()
-			s.mu.Unlock()
-		}
-		return s.publish()
+// applyUpdate brings the thumbnail up to date with a decoded update.
+func (s *Session) applyUpdate(c *rfb.Client, u *rfb.Update) error {
+	if len(u.Rects) == 0 {
+		return nil
 	}
+	s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
+		s.thumb.Apply(b, u.Rects)
+		return nil
+	})
+	if u.Resized {
+		s.mu.Lock()
+		s.status.Width, s.status.Height = c.Width(), c.Height()
+		s.mu.Unlock()
+	}
+	return s.publish()
 }
 
 // publish encodes and hands out new thumbnails when the picture changed.

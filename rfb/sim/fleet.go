@@ -216,6 +216,7 @@ func (f *Fleet) accept(ctx context.Context, k *Kiosk, ln net.Listener) {
 // serve runs one RFB session to k.
 func (f *Fleet) serve(ctx context.Context, k *Kiosk, conn net.Conn) {
 	k.conns.Add(1)
+	k.accepted.Add(1)
 	defer k.conns.Add(-1)
 	mc := newMeteredConn(conn, &k.sent, f.cfg.Latency)
 	err := rfb.Serve(ctx, mc, k.desk, rfb.ServerConfig{

@@ -31,8 +31,9 @@ type Kiosk struct {
 	// buttons is the last pointer button mask, so a click is a press edge.
 	buttons uint8
 
-	sent  atomic.Int64
-	conns atomic.Int64
+	sent     atomic.Int64
+	conns    atomic.Int64
+	accepted atomic.Int64
 }
 
 // newKiosk builds kiosk index and draws its first screen at script time 0.
@@ -83,6 +84,10 @@ func (k *Kiosk) BytesSent() int64 { return k.sent.Load() }
 
 // Connections is how many RFB connections it serves now.
 func (k *Kiosk) Connections() int { return int(k.conns.Load()) }
+
+// Accepted counts every connection the kiosk ever accepted, so a test can
+// prove that kioskwall held exactly one throughout.
+func (k *Kiosk) Accepted() int { return int(k.accepted.Load()) }
 
 // Buttons lists the buttons of the page it shows now, with their labels and
 // where they are, so a test can click one and look for the highlight.
