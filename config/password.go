@@ -3,6 +3,8 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 
 	"kioskwall/rfb"
 )
@@ -19,4 +21,17 @@ func parsePassword(data []byte) (Secret, error) {
 		return "", errors.New("the first line is empty; write the password on it (or use vncpasswd)")
 	}
 	return Secret(line), nil
+}
+
+// ReadPasswordFile reads a VNC password file for the command-line tools.
+func ReadPasswordFile(path string) (Secret, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading password file: %w", err)
+	}
+	pw, err := parsePassword(data)
+	if err != nil {
+		return "", fmt.Errorf("password file %s: %w", path, err)
+	}
+	return pw, nil
 }

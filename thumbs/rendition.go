@@ -1,11 +1,5 @@
 package thumbs
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
 // Rendition is one thumbnail size. Width is the bound that matters: the
 // height follows the screen's aspect ratio, so a 5:4 kiosk is not squeezed.
 type Rendition struct {
@@ -20,21 +14,6 @@ type Rendition struct {
 var DefaultRenditions = []Rendition{
 	{Name: "small", Width: 320, Height: 180, Quality: 60},
 	{Name: "large", Width: 640, Height: 360, Quality: 70},
-}
-
-// ParseSize parses "320x180".
-func ParseSize(s string) (w, h int, err error) {
-	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "x")
-	if ok {
-		w, err = strconv.Atoi(ws)
-		if err == nil {
-			h, err = strconv.Atoi(hs)
-		}
-	}
-	if !ok || err != nil || w <= 0 || h <= 0 || w > 8192 || h > 8192 {
-		return 0, 0, fmt.Errorf("size %q: want WIDTHxHEIGHT, such as 320x180", s)
-	}
-	return w, h, nil
 }
 
 // fit returns the size of a thumbnail of a srcW x srcH screen inside r,

@@ -202,17 +202,6 @@ func TestFit(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	if w, h, err := ParseSize("640x360"); err != nil || w != 640 || h != 360 {
-		t.Errorf("640x360: %d %d %v", w, h, err)
-	}
-	for _, bad := range []string{"", "640", "x360", "0x10", "-1x5", "99999x1", "axb"} {
-		if _, _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) accepted", bad)
-		}
-	}
-}
-
 func BenchmarkApplyFullFrame8bpp(b *testing.B) {
 	src := scene(1920, 1080, rfb.Format8, 5)
 	th := New()

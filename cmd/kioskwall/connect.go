@@ -3,31 +3,20 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
+	"kioskwall/config"
 	"kioskwall/rfb"
 )
 
-// readPasswordFile returns the first line of path. Both a plain text file and
-// the 8-byte obfuscated file vncpasswd writes are accepted.
+// readPasswordFile returns the password in path ("" for no path): plain text
+// or the file vncpasswd writes.
 func readPasswordFile(path string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("reading password file: %w", err)
-	}
-	if pw, ok := rfb.DecodeVNCPasswordFile(b); ok {
-		return pw, nil
-	}
-	pw, _, _ := strings.Cut(string(b), "\n")
-	pw = strings.TrimRight(pw, "\r")
-	if pw == "" {
-		return "", errors.New("password file " + path + " is empty")
-	}
-	return pw, nil
+	pw, err := config.ReadPasswordFile(path)
+	return pw.Reveal(), err
 }
 
 // parseEncodings turns "tight,zrle" into encodings, in that order of preference.
