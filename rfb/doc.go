@@ -28,7 +28,10 @@
 // own state is small: a 32 KiB read buffer, per-decoder scratch of at most a
 // few rows or one 64x64 tile, and one zlib window (about 40 KiB) for each
 // compressed stream the server actually uses (Zlib: 1, ZRLE: 1, Tight: up to
-// 4), allocated on first use. The memory test in memory_test.go measures it.
+// 4), allocated on first use. TestSessionMemory measures it on a synthetic
+// kiosk's 1920x1080 screen at 8 bpp: about 70 KiB with Hextile, 115 KiB with
+// ZRLE and 155 KiB with Tight (a replay, which carries one more 32 KiB read
+// buffer than a live session).
 //
 // # Hostile servers
 //
