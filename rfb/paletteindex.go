@@ -47,6 +47,20 @@ func (p *paletteIndex) add(v uint32) (index int, ok bool) {
 	}
 }
 
+// appendPixelValues appends the pixel values of a w x h area whose first
+// pixel starts pix, rows stride bytes apart: what the palettising encoders
+// count, compare and look up.
+func appendPixelValues(vals []uint32, pf PixelFormat, pix []byte, stride, w, h int) []uint32 {
+	bpp := pf.BytesPerPixel()
+	for y := 0; y < h; y++ {
+		row := pix[y*stride : y*stride+w*bpp]
+		for x := 0; x < len(row); x += bpp {
+			vals = append(vals, pf.Pixel(row[x:]))
+		}
+	}
+	return vals
+}
+
 // ZRLE and Tight pack small palette indexes into bytes, the leftmost pixel in
 // the most significant bits, each row padded to a whole byte.
 

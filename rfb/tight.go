@@ -363,13 +363,7 @@ func samePixels(pix []byte, bpp int) bool {
 func (e *tightEncoder) encodePiece(w *bytes.Buffer, pf PixelFormat, r image.Rectangle, pix []byte, stride int, opts EncodeOptions) (int, error) {
 	bpp, tps := pf.BytesPerPixel(), pf.TightPixelSize()
 	pw, ph := r.Dx(), r.Dy()
-	e.vals = e.vals[:0]
-	for y := 0; y < ph; y++ {
-		row := pix[y*stride : y*stride+pw*bpp]
-		for x := 0; x < len(row); x += bpp {
-			e.vals = append(e.vals, pf.Pixel(row[x:]))
-		}
-	}
+	e.vals = appendPixelValues(e.vals[:0], pf, pix, stride, pw, ph)
 	e.pal.reset(256)
 	fits := true
 	for _, v := range e.vals {

@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/zlib"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"math"
 	"strings"
 	"testing"
@@ -437,14 +435,7 @@ func TestTightDecodeRejects(t *testing.T) {
 			r := image.Rect(0, 0, tt.w, 2)
 			fb := NewBuffer(tt.w, 2, tt.pf)
 			err := (&tightDecoder{}).decode(bufio.NewReader(bytes.NewReader(tt.payload)), tt.pf, r, fb)
-			switch {
-			case err == nil:
-				t.Fatal("decoded without error")
-			case tt.proto && !IsProtocolError(err):
-				t.Errorf("error %q is not a protocol error", err)
-			case !tt.proto && !errors.Is(err, io.ErrUnexpectedEOF):
-				t.Errorf("error %q is not io.ErrUnexpectedEOF", err)
-			}
+			checkDecodeError(t, err, tt.proto)
 		})
 	}
 }

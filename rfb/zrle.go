@@ -303,14 +303,8 @@ func (e *zrleEncoder) encode(w *bytes.Buffer, pf PixelFormat, r image.Rectangle,
 // pixel starts pix, with rows stride bytes apart. Cheapest is measured before
 // zlib, which keeps the choice one pass over the tile.
 func (e *zrleEncoder) encodeTile(out []byte, pf PixelFormat, pix []byte, stride, tw, th int) []byte {
-	bpp, cps := pf.BytesPerPixel(), pf.CompactSize()
-	e.vals = e.vals[:0]
-	for y := 0; y < th; y++ {
-		row := pix[y*stride : y*stride+tw*bpp]
-		for x := 0; x < len(row); x += bpp {
-			e.vals = append(e.vals, pf.Pixel(row[x:]))
-		}
-	}
+	cps := pf.CompactSize()
+	e.vals = appendPixelValues(e.vals[:0], pf, pix, stride, tw, th)
 	e.pal.reset(zrleMaxPalette)
 	fits := true
 	plainCost, palRunCost := 0, 0

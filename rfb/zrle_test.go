@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
-	"errors"
 	"image"
 	"io"
 	"strings"
@@ -217,14 +216,7 @@ func TestZRLEDecodeRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fb := NewBuffer(3, 2, Format32)
 			err := (&zrleDecoder{}).decode(bufio.NewReader(bytes.NewReader(tt.payload)), Format32, fb.Bounds(), fb)
-			switch {
-			case err == nil:
-				t.Fatal("decoded without error")
-			case tt.proto && !IsProtocolError(err):
-				t.Errorf("error %q is not a protocol error", err)
-			case !tt.proto && !errors.Is(err, io.ErrUnexpectedEOF):
-				t.Errorf("error %q is not io.ErrUnexpectedEOF", err)
-			}
+			checkDecodeError(t, err, tt.proto)
 		})
 	}
 }

@@ -3,7 +3,9 @@ package rfb
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"image"
+	"io"
 	"math"
 	"testing"
 )
@@ -150,6 +152,21 @@ func decodeAll(t testing.TB, dec decoder, pf PixelFormat, fb Framebuffer, out []
 			t.Fatalf("rectangle %d %v: %v", len(rects)+1, rect.r, err)
 		}
 		rects = append(rects, rect)
+	}
+}
+
+// checkDecodeError checks that a decoder rejected bad input: with a
+// ProtocolError when proto is set, else with io.ErrUnexpectedEOF (the input
+// ended early).
+func checkDecodeError(t *testing.T, err error, proto bool) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Fatal("decoded without error")
+	case proto && !IsProtocolError(err):
+		t.Errorf("error %q is not a protocol error", err)
+	case !proto && !errors.Is(err, io.ErrUnexpectedEOF):
+		t.Errorf("error %q is not io.ErrUnexpectedEOF", err)
 	}
 }
 
