@@ -18,6 +18,16 @@ func (s pixelSet) add(r image.Rectangle) {
 	}
 }
 
+// damageFrom adds rects to a new damage list and to the reference set.
+func damageFrom(rects []image.Rectangle) (*damageList, pixelSet) {
+	l, s := &damageList{}, pixelSet{}
+	for _, r := range rects {
+		l.add(r)
+		s.add(r)
+	}
+	return l, s
+}
+
 func coverage(rects []image.Rectangle) pixelSet {
 	s := pixelSet{}
 	for _, r := range rects {
@@ -39,12 +49,7 @@ func TestDamageList(t *testing.T) {
 		{"overlapping kept", []image.Rectangle{image.Rect(0, 0, 6, 6), image.Rect(4, 4, 9, 9)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var l damageList
-			want := pixelSet{}
-			for _, r := range tc.adds {
-				l.add(r)
-				want.add(r)
-			}
+			l, want := damageFrom(tc.adds)
 			got := coverage(l.rects)
 			if tc.exact && len(got) != len(want) {
 				t.Errorf("covers %d pixels, want exactly the %d added", len(got), len(want))
@@ -119,12 +124,7 @@ func TestDamageListTake(t *testing.T) {
 		{"empty area takes nothing", []image.Rectangle{image.Rect(0, 0, 5, 5)}, image.Rectangle{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var l damageList
-			all := pixelSet{}
-			for _, r := range tc.adds {
-				l.add(r)
-				all.add(r)
-			}
+			l, all := damageFrom(tc.adds)
 			taken := coverage(l.take(nil, tc.area))
 			left := coverage(l.rects)
 			for p := range all {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"image"
-	"net"
 	"testing"
 	"time"
 )
@@ -95,7 +94,7 @@ func FuzzServerSession(f *testing.F) {
 		defer cancel()
 		// Half way through the bytes the desktop changes, so that held
 		// incremental requests have something to answer.
-		conn := &fuzzConn{in: bytes.NewReader(data), half: len(data) / 2, atHalf: func() {
+		conn := &fuzzConn{scriptConn: scriptConn{in: bytes.NewReader(data)}, half: len(data) / 2, atHalf: func() {
 			fillDesktop(d, image.Rect(3, 3, 9, 7), [3]uint8{1, 2, 3})
 			d.CopyRect(image.Rect(20, 10, 30, 20), image.Pt(0, 0))
 		}}
@@ -113,9 +112,9 @@ func FuzzServerSession(f *testing.F) {
 
 // fuzzConn is the client side of a connection as a script: reads come from
 // the fuzzer's bytes (then EOF) in small pieces, so messages straddle reads;
-// writes are discarded.
+// writes are discarded. The rest of net.Conn is client_test.go's scriptConn.
 type fuzzConn struct {
-	in     *bytes.Reader
+	scriptConn
 	half   int
 	atHalf func()
 	passed bool
@@ -129,10 +128,4 @@ func (c *fuzzConn) Read(p []byte) (int, error) {
 	return c.in.Read(p[:min(len(p), 13)])
 }
 
-func (c *fuzzConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (c *fuzzConn) Close() error                     { return nil }
-func (c *fuzzConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
-func (c *fuzzConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
-func (c *fuzzConn) SetDeadline(time.Time) error      { return nil }
-func (c *fuzzConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *fuzzConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *fuzzConn) Write(p []byte) (int, error) { return len(p), nil }

@@ -232,6 +232,17 @@ func (c *rawClient) handshake38None() (w, h int) {
 	return w, h
 }
 
+// serveRaw serves d and connects a rawClient that has done a 3.8 handshake
+// with security None and sent SetEncodings.
+func serveRaw(t testing.TB, d *Desktop, encs ...Encoding) (*testServer, *rawClient) {
+	t.Helper()
+	srv := startServer(t, d, ServerConfig{})
+	c := dialRaw(t, srv.addr)
+	c.handshake38None()
+	c.setEncodings(encs...)
+	return srv, c
+}
+
 // setEncodings sends SetEncodings.
 func (c *rawClient) setEncodings(encs ...Encoding) {
 	c.t.Helper()

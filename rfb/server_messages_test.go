@@ -1,6 +1,8 @@
 package rfb
 
 import (
+	"bufio"
+	"bytes"
 	"image"
 	"runtime"
 	"strings"
@@ -66,5 +68,61 @@ func TestServeMalformedClientInput(t *testing.T) {
 			}
 			checkScreen(t, fb, d)
 		})
+	}
+}
+
+func TestSetEncodingsPrefs(t *testing.T) {
+	all := defaultPrefs()
+	for _, tc := range []struct {
+		name    string
+		offered []Encoding // ServerConfig.Encodings
+		list    []Encoding // the client's SetEncodings
+		want    encodingPrefs
+	}{
+		{"nothing asked: raw, lossless", nil, nil, all},
+		{"first offered pixel encoding wins", nil, []Encoding{99, 100, EncZRLE, EncTight},
+			encodingPrefs{pixel: EncZRLE, opts: all.opts}},
+		{"server offering less", []Encoding{EncHextile}, []Encoding{EncTight, EncZRLE},
+			encodingPrefs{pixel: EncRaw, opts: all.opts}},
+		{"pseudo-encodings", nil, []Encoding{EncCursor, EncHextile, EncCopyRect, EncDesktopSize, EncExtendedDesktopSize, EncLastRect, EncDesktopName, -312, 0x574d5664},
+			encodingPrefs{pixel: EncHextile, copyRect: true, cursor: true, desktopSize: true, extDesktopSize: true, lastRect: true, opts: all.opts}},
+		{"CopyRect not offered", []Encoding{EncRaw}, []Encoding{EncCopyRect, EncRaw},
+			encodingPrefs{pixel: EncRaw, opts: all.opts}},
+		{"quality level and compression", nil, []Encoding{EncTight, EncQualityLevel0 + 8, EncCompressLevel0 + 3},
+			encodingPrefs{pixel: EncTight, opts: EncodeOptions{Quality: 92, Compression: 3}}},
+		{"quality level 0", nil, []Encoding{EncTight, EncQualityLevel0},
+			encodingPrefs{pixel: EncTight, opts: EncodeOptions{Quality: 15, Compression: defaultCompression}}},
+		{"fine quality beats the level, wherever it is", nil, []Encoding{EncTight, EncQualityLevel0 + 2, EncFineQuality0 + 70, EncSubsamp2X},
+			encodingPrefs{pixel: EncTight, opts: EncodeOptions{Quality: 70, Compression: defaultCompression}}},
+		{"first of repeated levels counts", nil, []Encoding{EncCompressLevel0 + 9, EncCompressLevel0 + 1},
+			encodingPrefs{pixel: EncRaw, opts: EncodeOptions{Quality: -1, Compression: 9}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := newServerConn(nil, NewDesktop(1, 1, Format32), ServerConfig{Encodings: tc.offered})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.list != nil {
+				b := clientBytes(nil).encodings(tc.list...)
+				s.in = bufio.NewReader(bytes.NewReader(b))
+				m, err := s.readMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.prefs = m.prefs
+			} else {
+				s.prefs = defaultPrefs()
+			}
+			if s.prefs != tc.want {
+				t.Errorf("prefs %+v, want %+v", s.prefs, tc.want)
+			}
+		})
+	}
+}
+
+func TestServerConfigEncodingsChecked(t *testing.T) {
+	_, err := newServerConn(nil, NewDesktop(1, 1, Format32), ServerConfig{Encodings: []Encoding{99}})
+	if err == nil || !strings.Contains(err.Error(), "encoding(99)") {
+		t.Errorf("offering an encoding the server cannot encode: %v", err)
 	}
 }

@@ -15,8 +15,9 @@ const (
 	// written, when the client takes LastRect and the update can stream.
 	streamFlushBytes = 32 << 10
 	// keepBufferBytes: buffers that grew past this for one big update are
-	// dropped afterwards, so an idle connection holds little memory.
-	keepBufferBytes = 256 << 10
+	// dropped afterwards, so that a thousand mostly idle connections hold
+	// little memory; a big update is rare enough to pay for new ones.
+	keepBufferBytes = 64 << 10
 )
 
 // ExtendedDesktopSize reasons and status codes.
@@ -351,6 +352,9 @@ func (s *serverConn) endUpdate() error {
 	}
 	if s.chunk.Cap() > keepBufferBytes {
 		s.chunk = bytes.Buffer{}
+	}
+	if cap(s.pix) > keepBufferBytes {
+		s.pix = nil
 	}
 	return err
 }

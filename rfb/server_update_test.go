@@ -26,10 +26,7 @@ func (c *rawClient) expectSilence(d time.Duration) {
 
 func TestServeExtendedDesktopSize(t *testing.T) {
 	d := newSceneDesktop(50, 20, Format32, 1)
-	srv := startServer(t, d, ServerConfig{})
-	c := dialRaw(t, srv.addr)
-	c.handshake38None()
-	c.setEncodings(EncRaw, EncExtendedDesktopSize)
+	_, c := serveRaw(t, d, EncRaw, EncExtendedDesktopSize)
 
 	screen := func(w, h int) []byte {
 		b := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -70,10 +67,7 @@ func TestServeExtendedDesktopSize(t *testing.T) {
 
 func TestServeLastRect(t *testing.T) {
 	d := newSceneDesktop(300, 400, Format32, 1)
-	srv := startServer(t, d, ServerConfig{})
-	c := dialRaw(t, srv.addr)
-	c.handshake38None()
-	c.setEncodings(EncRaw, EncLastRect)
+	_, c := serveRaw(t, d, EncRaw, EncLastRect)
 	c.request(false, image.Rect(0, 0, 300, 400))
 	rects, n := c.readUpdate(4)
 	if n != 0xffff {
@@ -108,10 +102,7 @@ func TestServeDesktopResize(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newSceneDesktop(40, 30, Format16, 1)
-			srv := startServer(t, d, ServerConfig{})
-			c := dialRaw(t, srv.addr)
-			c.handshake38None()
-			c.setEncodings(tc.encs...)
+			srv, c := serveRaw(t, d, tc.encs...)
 			c.request(true, image.Rect(0, 0, 40, 30))
 			c.readUpdate(2) // the whole screen, owed to a new client
 			c.request(true, image.Rect(0, 0, 40, 30))
@@ -145,10 +136,7 @@ func TestServeDesktopResize(t *testing.T) {
 
 func TestServeCursor(t *testing.T) {
 	d := NewDesktop(20, 20, Format32)
-	srv := startServer(t, d, ServerConfig{})
-	c := dialRaw(t, srv.addr)
-	c.handshake38None()
-	c.setEncodings(EncRaw, EncCursor)
+	_, c := serveRaw(t, d, EncRaw, EncCursor)
 	c.request(false, image.Rect(0, 0, 20, 20))
 	c.readUpdate(4)
 
@@ -191,10 +179,7 @@ func TestServeCursor(t *testing.T) {
 // changes and brings only that part; the rest stays owed.
 func TestServePartialRequests(t *testing.T) {
 	d := newSceneDesktop(60, 40, Format32, 1)
-	srv := startServer(t, d, ServerConfig{})
-	c := dialRaw(t, srv.addr)
-	c.handshake38None()
-	c.setEncodings(EncRaw)
+	_, c := serveRaw(t, d, EncRaw)
 	c.request(false, image.Rect(0, 0, 60, 40))
 	c.readUpdate(4)
 
@@ -225,10 +210,7 @@ func TestServePartialRequests(t *testing.T) {
 
 func TestServeColourMap(t *testing.T) {
 	d := newSceneDesktop(16, 8, ColourMapped(), 1)
-	srv := startServer(t, d, ServerConfig{})
-	c := dialRaw(t, srv.addr)
-	c.handshake38None()
-	c.setEncodings(EncRaw)
+	_, c := serveRaw(t, d, EncRaw)
 	c.request(false, image.Rect(0, 0, 16, 8))
 
 	readColourMap := func() []Colour {
