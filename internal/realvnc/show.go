@@ -27,6 +27,14 @@ const (
 // compared with. The pointer is not part of it.
 func (s *Server) Truth(t testing.TB) *image.RGBA {
 	t.Helper()
+	_, img := s.snapshot(t)
+	return img
+}
+
+// snapshot dumps the screen and converts it to RGB, failing the test when
+// either goes wrong.
+func (s *Server) snapshot(t testing.TB) (*xwdImage, *image.RGBA) {
+	t.Helper()
 	x, err := s.dump()
 	if err != nil {
 		t.Fatalf("realvnc: %s: %v%s", s, err, s.logTails())
@@ -35,7 +43,7 @@ func (s *Server) Truth(t testing.TB) *image.RGBA {
 	if err != nil {
 		t.Fatalf("realvnc: %s: screen dump: %v", s, err)
 	}
-	return img
+	return x, img
 }
 
 // dump runs xwd on the root window and parses what it writes.
@@ -69,14 +77,7 @@ func (s *Server) Show(t testing.TB, img image.Image, at image.Point) *Picture {
 	if screen := image.Rect(0, 0, s.opts.Width, s.opts.Height); dst.Empty() || !dst.In(screen) {
 		t.Fatalf("realvnc: Show: picture %v does not fit the %dx%d screen", dst, s.opts.Width, s.opts.Height)
 	}
-	root, err := s.dump()
-	if err != nil {
-		t.Fatalf("realvnc: %s: %v%s", s, err, s.logTails())
-	}
-	under, err := root.rgba()
-	if err != nil {
-		t.Fatalf("realvnc: %s: screen dump: %v", s, err)
-	}
+	root, under := s.snapshot(t)
 	pic, want, err := pictureFor(root, img)
 	if err != nil {
 		t.Fatalf("realvnc: %s: Show: %v", s, err)
@@ -122,14 +123,7 @@ func (s *Server) waitFor(t testing.TB, p *proc, what string, differ func(*image.
 	t.Helper()
 	deadline := time.Now().Add(showTimeout)
 	for {
-		x, err := s.dump()
-		if err != nil {
-			t.Fatalf("realvnc: %s: %v%s", s, err, s.logTails())
-		}
-		got, err := x.rgba()
-		if err != nil {
-			t.Fatalf("realvnc: %s: screen dump: %v", s, err)
-		}
+		_, got := s.snapshot(t)
 		d := differ(got)
 		if d.count == 0 {
 			return
