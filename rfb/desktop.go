@@ -79,15 +79,30 @@ func (d *Desktop) SetCursor(c *Cursor) {
 	}
 }
 
-// SetFormat implements Framebuffer. A change of size or format is a new
-// desktop for every connection: each sends its client a resize (or ends, if
-// the client cannot take one) and then the whole screen. Announcing the same
-// size and format again keeps the pixels and changes nothing, so a client
-// decoding into the desktop can repeat it harmlessly.
+// SetFormat implements Framebuffer. A change of size is a new desktop for
+// every connection: each sends its client a resize (or ends, if the client
+// cannot take one) and then the whole screen. A change of pixel format alone
+// (the live view upgrading a kiosk session to more colours) keeps the
+// picture, converted, so viewers see no black frame while the kiosk sends
+// it again. Announcing the same size and format again changes nothing, so a
+// client decoding into the desktop can repeat it harmlessly.
 func (d *Desktop) SetFormat(width, height int, pf PixelFormat) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if width == d.buf.Width && height == d.buf.Height && pf == d.buf.Format {
+		return nil
+	}
+	// A true-colour picture cannot be expressed in a palette: start afresh.
+	if width == d.buf.Width && height == d.buf.Height && (pf.TrueColour || !d.buf.Format.TrueColour) {
+		if err := pf.Validate(); err != nil {
+			return err
+		}
+		d.convert(pf)
+		d.gen++
+		for w := range d.watchers {
+			w.resized = true
+			w.poke()
+		}
 		return nil
 	}
 	if err := d.buf.SetFormat(width, height, pf); err != nil {
@@ -95,6 +110,19 @@ func (d *Desktop) SetFormat(width, height int, pf PixelFormat) error {
 	}
 	d.reformatted()
 	return nil
+}
+
+// convert changes the pixels to format pf; the lock is held. The old and the
+// new pixels exist together only for the moment of the conversion.
+func (d *Desktop) convert(pf PixelFormat) {
+	var c pixelConverter
+	c.setup(d.buf.Format, pf, &d.buf.Palette)
+	in, out := d.buf.Stride, d.buf.Width*pf.BytesPerPixel()
+	pix := make([]byte, out*d.buf.Height)
+	for y := 0; y < d.buf.Height; y++ {
+		c.convert(pix[y*out:(y+1)*out], d.buf.Pix[y*in:(y+1)*in])
+	}
+	d.buf.Format, d.buf.Stride, d.buf.Pix = pf, out, pix
 }
 
 // SetColourMap implements Framebuffer.
@@ -207,7 +235,7 @@ type watcher struct {
 	// exactly what it held on the desktop when the copy happened.
 	copies  []copyOp
 	sending bool // an update is being encoded: its pixels may be newer than a copy's source
-	resized bool // size or format changed
+	resized bool // size or format changed: the connection must resynchronise
 	palette bool // colour map changed
 	cursor  bool // cursor shape changed
 }

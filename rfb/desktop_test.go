@@ -171,3 +171,46 @@ func TestDesktopFormatChanges(t *testing.T) {
 		t.Errorf("palette %v cursor %v, want both flagged", w.palette, w.cursor)
 	}
 }
+
+// A change of pixel format alone keeps the picture, converted, and owes
+// connections nothing new; only a palette cannot take a true-colour picture.
+func TestDesktopFormatOnlyChange(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		from, to PixelFormat
+		kept     bool
+	}{
+		{"colour map to 32 bpp", ColourMapped(), Format32, true},
+		{"32 to 16 bpp", Format32, Format16, true},
+		{"16 to 32 bpp big endian", Format16, PixelFormat{BitsPerPixel: 32, Depth: 24, BigEndian: true, TrueColour: true, RedMax: 255, GreenMax: 255, BlueMax: 255, RedShift: 0, GreenShift: 8, BlueShift: 16}, true},
+		{"32 bpp to a colour map", Format32, ColourMapped(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newSceneDesktop(33, 17, tc.from, 8)
+			before := desktopRGB(d)
+			w, _, _, _ := d.watch()
+			w.damage.reset()
+			if err := d.SetFormat(33, 17, tc.to); err != nil {
+				t.Fatal(err)
+			}
+			if d.Format() != tc.to || !w.resized {
+				t.Fatalf("format %v, resized %v", d.Format(), w.resized)
+			}
+			if !tc.kept {
+				if unionOf(w.damage.rects) != image.Rect(0, 0, 33, 17) {
+					t.Errorf("damage %v after a fresh start, want the whole screen", w.damage.rects)
+				}
+				return
+			}
+			if !w.damage.empty() {
+				t.Errorf("damage %v after a conversion, want none", w.damage.rects)
+			}
+			// The picture is what it was, within the coarser format's steps.
+			coarse := tc.to
+			if tc.from.TrueColour && tc.from.RedMax < coarse.RedMax {
+				coarse = tc.from
+			}
+			compareRGB(t, desktopRGB(d), before, coarse.RedMax, coarse.GreenMax, coarse.BlueMax)
+		})
+	}
+}

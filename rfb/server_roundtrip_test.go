@@ -3,6 +3,7 @@ package rfb
 import (
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -99,4 +100,106 @@ func TestServeRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The live view upgrades a kiosk session from a palette to 32 bpp while a
+// viewer watches: the viewer keeps its picture and then gets changes only.
+func TestServeDesktopFormatUpgrade(t *testing.T) {
+	const w, h = 80, 40
+	d := newSceneDesktop(w, h, ColourMapped(), 2)
+	srv := startServer(t, d, ServerConfig{})
+	c, fb := dialServed(t, srv, &Format32, []Encoding{EncZRLE})
+	if err := c.Request(false, image.Rect(0, 0, w, h)); err != nil {
+		t.Fatal(err)
+	}
+	nextData(t, c)
+	if err := d.SetFormat(w, h, Format32); err != nil {
+		t.Fatal(err)
+	}
+	changed := image.Rect(10, 10, 20, 15)
+	d.Draw(func(b *Buffer) []image.Rectangle {
+		b.SetRGB(12, 12, 1, 2, 3)
+		return []image.Rectangle{changed}
+	})
+	if err := c.Request(true, image.Rect(0, 0, w, h)); err != nil {
+		t.Fatal(err)
+	}
+	if u := nextData(t, c); unionOf(u.Rects) != changed {
+		t.Errorf("after the upgrade the viewer got %v, want only the change %v", u.Rects, changed)
+	}
+	checkScreen(t, fb, d)
+}
+
+// Random fills, copies and scrolls, some of them while updates are being
+// encoded: whatever mix of copies and pixels the server sends, the client
+// ends up with exactly the desktop's picture.
+func TestServeCopiesStayConsistent(t *testing.T) {
+	const w, h = 96, 64
+	d := newSceneDesktop(w, h, Format32, 5)
+	srv := startServer(t, d, ServerConfig{})
+	c, fb := dialServed(t, srv, nil, []Encoding{EncCopyRect, EncHextile})
+	full := image.Rect(0, 0, w, h)
+	if err := c.Request(false, full); err != nil {
+		t.Fatal(err)
+	}
+	nextData(t, c)
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	op := func() {
+		x, y := rng.IntN(w), rng.IntN(h)
+		r := image.Rect(x, y, x+1+rng.IntN(40), y+1+rng.IntN(30))
+		switch rng.IntN(3) {
+		case 0:
+			fillDesktop(d, r.Intersect(full), [3]uint8{uint8(rng.Uint32()), uint8(rng.Uint32()), 0x55})
+		case 1:
+			d.CopyRect(r, image.Pt(rng.IntN(w), rng.IntN(h)))
+		default: // a scroll of a band by a few rows
+			d.CopyRect(image.Rect(0, 8, w, h-8), image.Pt(0, 8+rng.IntN(9)-4))
+		}
+	}
+	// Quiet rounds: changes between updates.
+	copies := 0
+	for round := 0; round < 100; round++ {
+		for range 1 + rng.IntN(4) {
+			op()
+		}
+		if err := c.Request(true, full); err != nil {
+			t.Fatal(err)
+		}
+		copies += nextData(t, c).Encodings[EncCopyRect]
+		checkScreen(t, fb, d)
+		if t.Failed() {
+			t.Fatalf("screens differ after round %d", round)
+		}
+	}
+	if copies == 0 {
+		t.Error("no CopyRect was ever sent")
+	}
+	// Busy rounds: changes while updates are encoded.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				op()
+			}
+		}
+	}()
+	for range 50 {
+		if err := c.Request(true, full); err != nil {
+			t.Fatal(err)
+		}
+		nextData(t, c)
+	}
+	close(stop)
+	<-stopped
+	fillDesktop(d, image.Rect(0, 0, 1, 1), [3]uint8{1, 1, 1}) // so the last request has something to answer
+	if err := c.Request(true, full); err != nil {
+		t.Fatal(err)
+	}
+	nextData(t, c)
+	checkScreen(t, fb, d)
 }

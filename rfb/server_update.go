@@ -227,12 +227,13 @@ func (s *serverConn) writeDataUpdate(p *updatePlan) error {
 			return err
 		}
 	}
-	for _, r := range p.rects {
+	for i, r := range p.rects {
 		more, err := s.writePixels(r, p.gen)
 		if err != nil {
 			return err
 		}
 		if !more {
+			s.stillOwed(p.rects[i:])
 			break
 		}
 	}
@@ -242,9 +243,19 @@ func (s *serverConn) writeDataUpdate(p *updatePlan) error {
 	return s.endUpdate()
 }
 
+// stillOwed puts back areas an update could not send.
+func (s *serverConn) stillOwed(rects []image.Rectangle) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	bounds := s.d.buf.Bounds()
+	for _, r := range rects {
+		s.w.damage.add(r.Intersect(bounds))
+	}
+}
+
 // writePixels encodes r band by band. It reports false when the desktop
-// changed size or format meanwhile: the rest would be stale, and the next
-// update resynchronises the client anyway.
+// changed size or format meanwhile: its pixels can no longer be read as
+// planned, and the next update resynchronises the client.
 func (s *serverConn) writePixels(r image.Rectangle, gen uint64) (bool, error) {
 	rows := bandRows(r.Dx())
 	for y := r.Min.Y; y < r.Max.Y; y += rows {

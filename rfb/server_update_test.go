@@ -258,3 +258,37 @@ func equalColours(a, b []Colour) bool {
 	}
 	return true
 }
+
+// An update whose pixels can no longer be read as planned (the desktop's
+// format changed after the plan was made) owes its areas to the next one.
+func TestServeUpdateInterruptedByFormatChange(t *testing.T) {
+	d := newSceneDesktop(30, 20, Format16, 1)
+	s, err := newServerConn(&fuzzConn{}, d, ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.serverInit(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.unwatch(s.w)
+	s.prefs = defaultPrefs()
+	s.request(false, image.Rect(0, 0, 30, 20))
+	if ok, err := s.snapshot(&s.plan); !ok || err != nil {
+		t.Fatalf("snapshot: %v %v", ok, err)
+	}
+	if !s.w.damage.empty() {
+		t.Fatalf("snapshot left damage %v", s.w.damage.rects)
+	}
+	if err := d.SetFormat(30, 20, Format32); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writeDataUpdate(&s.plan); err != nil {
+		t.Fatal(err)
+	}
+	if got := unionOf(s.w.damage.rects); got != image.Rect(0, 0, 30, 20) {
+		t.Errorf("after the interrupted update %v is owed, want the whole planned area", got)
+	}
+	if s.w.sending {
+		t.Error("connection still marked as sending")
+	}
+}
