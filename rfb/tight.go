@@ -212,8 +212,10 @@ func (d *tightDecoder) unpalette(r image.Rectangle, y, colours, bpp int) error {
 }
 
 func (d *tightDecoder) jpeg(in *bufio.Reader, pf PixelFormat, r image.Rectangle, fb Framebuffer) error {
-	if !pf.TrueColour || pf.BitsPerPixel == 8 {
-		return protoErr("JPEG rectangle in pixel format %v; JPEG needs 16 or 32 bpp true colour", pf)
+	// rfbproto allows JPEG only at 16 and 32 bpp, but x11vnc sends it to 8 bpp
+	// clients too; a true-colour pixel can be made from it all the same.
+	if !pf.TrueColour {
+		return protoErr("JPEG rectangle in colour-mapped pixel format %v", pf)
 	}
 	n, err := readCompactLength(in)
 	if err != nil {

@@ -415,7 +415,7 @@ func TestTightDecodeRejects(t *testing.T) {
 			joinBytes([]byte{0x40, 1, 2}, tpix32('R'), tpix32('G'), tpix32('B'), []byte{0, 1, 2, 3, 0, 0}), true},
 		{"gradient at 8 bpp", Format8, 3, []byte{0x40, 2, 0, 0, 0, 0, 0, 0}, true},
 		{"gradient colour-mapped", ColourMapped(), 3, []byte{0x40, 2, 0, 0, 0, 0, 0, 0}, true},
-		{"JPEG at 8 bpp", Format8, 3, []byte{0x90, 0}, true},
+		{"JPEG colour-mapped", ColourMapped(), 3, []byte{0x90, 0}, true},
 		{"JPEG of the wrong size", Format32, 3, jpeg8x8, true},
 		{"JPEG that is not", Format32, 3, []byte{0x90, 5, 'h', 'e', 'l', 'l', 'o'}, true},
 		{"JPEG longer than the rectangle can need", Format32, 3, []byte{0x90, 0xff, 0xff, 0xff}, true},
@@ -709,4 +709,26 @@ func FuzzTight(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ztFuzzDecode(&tightDecoder{}, data)
 	})
+}
+
+// TestTightJPEGAt8bpp: x11vnc sends JPEG to 8 bpp true-colour clients,
+// although rfbproto allows it only at 16 and 32 bpp; the decoder takes it.
+func TestTightJPEGAt8bpp(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 250, 10, 10, 255
+	}
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	payload := appendCompactLength([]byte{0x90}, jb.Len())
+	payload = append(payload, jb.Bytes()...)
+	fb := NewBuffer(16, 16, Format8)
+	if err := (&tightDecoder{}).decode(bufio.NewReader(bytes.NewReader(payload)), Format8, fb.Bounds(), fb); err != nil {
+		t.Fatal(err)
+	}
+	if r, g, b := fb.RGBAt(8, 8); r < 200 || g > 60 || b > 60 {
+		t.Errorf("red JPEG decoded at 8 bpp as %d,%d,%d", r, g, b)
+	}
 }
