@@ -135,8 +135,9 @@ func Serve(ctx context.Context, conn net.Conn, d *Desktop, cfg ServerConfig) err
 	return err
 }
 
-// serverConn is the state of one served connection. Fields below the reader
-// marker belong to the goroutine running Serve.
+// serverConn is the state of one served connection. The first fields are
+// set before the reader starts and only read after; the rest belong to the
+// goroutine running Serve.
 type serverConn struct {
 	conn    net.Conn
 	in      *bufio.Reader

@@ -1,8 +1,10 @@
 package rfb
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/color"
 	"strings"
@@ -290,5 +292,95 @@ func TestServeUpdateInterruptedByFormatChange(t *testing.T) {
 	}
 	if s.w.sending {
 		t.Error("connection still marked as sending")
+	}
+}
+
+// failingEncoder stands for an encoder that cannot do a rectangle.
+type failingEncoder struct{ calls int }
+
+func (e *failingEncoder) encode(w *bytes.Buffer, pf PixelFormat, r image.Rectangle, pix []byte, opts EncodeOptions) (int, error) {
+	e.calls++
+	w.WriteString("half a rectangle")
+	return 0, errors.New("cannot")
+}
+
+// newTestServerConn is a served connection on a scriptConn, past the
+// handshake, for tests of the update path alone.
+func newTestServerConn(t *testing.T, d *Desktop) (*serverConn, *scriptConn) {
+	t.Helper()
+	conn := &scriptConn{in: bytes.NewReader(nil)}
+	s, err := newServerConn(conn, d, ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.serverInit(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.unwatch(s.w) })
+	conn.out.Reset()
+	s.prefs = defaultPrefs()
+	return s, conn
+}
+
+// An encoder that fails does not end the session: the rectangle goes as Raw.
+func TestServeFallsBackToRaw(t *testing.T) {
+	d := newSceneDesktop(20, 10, Format32, 1)
+	s, conn := newTestServerConn(t, d)
+	failing := &failingEncoder{}
+	s.encoders[EncZRLE], s.prefs.pixel = failing, EncZRLE
+	s.request(false, image.Rect(0, 0, 20, 10))
+	if err := s.update(); err != nil {
+		t.Fatal(err)
+	}
+	s.request(false, image.Rect(0, 0, 20, 10))
+	if err := s.update(); err != nil {
+		t.Fatal(err)
+	}
+	if failing.calls != 2 {
+		t.Errorf("encoder called %d times, want once an update", failing.calls)
+	}
+	c := &rawClient{t: t, in: bufio.NewReader(&conn.out)}
+	for range 2 {
+		rects, _ := c.readUpdate(4)
+		if len(rects) != 1 || rects[0].enc != EncRaw || rects[0].r != image.Rect(0, 0, 20, 10) {
+			t.Errorf("update %+v, want the whole screen as one Raw rectangle", rects)
+		}
+	}
+	if conn.out.Len() != 0 {
+		t.Errorf("%d bytes left over: the failed encoder's output was sent", conn.out.Len())
+	}
+}
+
+// Without LastRect an update holds at most 65535 rectangles; more go in
+// further updates.
+func TestServeSplitsCountedUpdates(t *testing.T) {
+	s, conn := newTestServerConn(t, NewDesktop(4, 4, Format8))
+	s.beginUpdate()
+	for _, n := range []int{30000, 30000, 30000} {
+		s.chunk.Reset()
+		s.chunk.WriteString("r")
+		if err := s.addChunk(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.endUpdate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{0, 0, 0xea, 0x60, 'r', 'r', 0, 0, 0x75, 0x30, 'r'} // 60000 rectangles, then 30000
+	if got := conn.out.Bytes(); !bytes.Equal(got, want) {
+		t.Errorf("wrote % x, want % x", got, want)
+	}
+}
+
+func TestCursorForColourMappedClient(t *testing.T) {
+	var pal [256]Colour
+	copy(pal[:], testPalette())
+	img := image.NewRGBA(image.Rect(0, 0, 2, 1))
+	img.SetRGBA(0, 0, color.RGBA{0xfa, 0x02, 0x01, 0xff}) // nearly red: cube entry (5,0,0) = 180
+	img.SetRGBA(1, 0, color.RGBA{0x30, 0x30, 0x32, 0xff}) // grey: the greys start at 216, step 6
+	var b bytes.Buffer
+	writeCursor(&b, &Cursor{Image: img}, ColourMapped(), &pal)
+	if got := b.Bytes()[12:14]; got[0] != 180 || got[1] != 216+8 {
+		t.Errorf("cursor indices %v, want [180 224]", got)
 	}
 }
