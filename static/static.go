@@ -11,8 +11,13 @@ import (
 )
 
 // One embed line per group of pages; a new page adds its own line.
+// vendor/novnc is noVNC for the live page, copied from the pinned npm package
+// by scripts/vendor-novnc and not committed (its README keeps it non-empty,
+// so a build without noVNC works and the live page says what is missing).
 //
 //go:embed wall.html wall.js wall.css
+//go:embed kiosk.html kiosk.js kiosk.css
+//go:embed vendor/novnc
 var files embed.FS
 
 // FS returns the embedded pages.
