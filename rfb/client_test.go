@@ -298,6 +298,18 @@ func TestUpdates(t *testing.T) {
 			},
 		},
 		{
+			name: "extended desktop size of the same size keeps the picture",
+			msgs: func(s *serverScript) {
+				s.u8(0, 0).u16(1).rect(0, 0, 1, 1, EncRaw).u8(0, 0, 0xff, 0)
+				s.u8(0, 0).u16(1).rect(0, 0, 4, 4, EncExtendedDesktopSize).u8(1, 0, 0, 0).u8(make([]byte, 16)...)
+			},
+			check: func(t *testing.T, c *Client, fb *Buffer, msgs []Message) {
+				if r, _, _ := fb.RGBAt(0, 0); r != 0xff || msgs[1].(*Update).Resized {
+					t.Error("an ExtendedDesktopSize rectangle of the current size cleared the framebuffer")
+				}
+			},
+		},
+		{
 			name: "refused extended desktop size changes nothing",
 			msgs: func(s *serverScript) {
 				s.u8(0, 0).u16(1).rect(1, 3, 10, 6, EncExtendedDesktopSize).u8(1, 0, 0, 0).u8(make([]byte, 16)...)

@@ -126,8 +126,10 @@ func (c *Client) readPseudo(enc Encoding, r image.Rectangle) error {
 			return err
 		}
 		// y carries the status of a client-requested change; non-zero means
-		// refused, and the size did not change.
-		if r.Min.Y != 0 {
+		// refused, and the size did not change. Servers also send this
+		// rectangle with every non-incremental request (a liveness probe
+		// included): only a new size is a resize.
+		if r.Min.Y != 0 || (r.Dx() == c.width && r.Dy() == c.height) {
 			return nil
 		}
 		return c.desktopResized(r.Dx(), r.Dy())
