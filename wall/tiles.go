@@ -97,6 +97,17 @@ func (ts *TileStore) Get(kioskID, rendition string) (*Tile, bool) {
 	return best, best != nil
 }
 
+// KioskIDs lists the kiosks that have tiles, in no particular order.
+func (ts *TileStore) KioskIDs() []string {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	ids := make([]string, 0, len(ts.tiles))
+	for id := range ts.tiles {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Remove forgets a kiosk that left the inventory.
 func (ts *TileStore) Remove(kioskID string) {
 	ts.mu.Lock()
