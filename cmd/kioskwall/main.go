@@ -22,6 +22,8 @@ func commands() map[string]command {
 		"sim":      {"run synthetic kiosks (VNC servers) on loopback addresses", runSim},
 		"snapshot": {"save one full-resolution frame of a VNC server as PNG", runSnapshot},
 		"check":    {"show what a kiosk's VNC server offers and what a frame costs", runCheck},
+		"serve":    {"serve the wall, the live view and the API for the kiosks of the inventory", runServe},
+		"demo":     {"run synthetic kiosks and the wall together, to see kioskwall at work", runDemo},
 	}
 }
 

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"kioskwall/config"
+	"kioskwall/rfb/sim"
+	"kioskwall/wall"
+)
+
+// runDemo runs a synthetic fleet and the server together until interrupted.
+func runDemo(ctx context.Context, args []string) error {
+	return demoMain(ctx, args, os.Stdout, os.Stderr)
+}
+
+// demoMain is runDemo with its output streams, for tests.
+func demoMain(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	kiosks := fs.Int("kiosks", 64, "how many synthetic kiosks to run")
+	listen := fs.String("listen", config.DefaultListen, "address of the wall (loopback only: the demo has no login)")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic fleet: the same seed gives the same kiosks")
+	verbose := fs.Bool("v", false, "log every kiosk session event, not only warnings")
+	fs.Usage = func() {
+		fmt.Fprintln(errOut, "usage: kioskwall demo [-kiosks 64] [-listen ADDR]\n\nRuns synthetic kiosks on loopback addresses and the wall server for them, until interrupted.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; all settings are flags (see kioskwall demo -h)", fs.Arg(0))
+	}
+	if *kiosks < 1 {
+		return fmt.Errorf("-kiosks %d: run at least 1 kiosk", *kiosks)
+	}
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %v; write host:port, such as %s", *listen, err, config.DefaultListen)
+	}
+	if !wall.IsLoopbackHost(host) {
+		return fmt.Errorf("-listen %s: the demo listens on loopback only (127.0.0.1, ::1 or localhost); it has no login", *listen)
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is kioskwall already running? try -listen 127.0.0.1:6081)", *listen, err)
+	}
+	fleet, err := sim.Start(ctx, sim.Config{Kiosks: *kiosks, Seed: *seed, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer fleet.Close()
+	srv, err := wall.NewServer(wall.ServerOptions{Listen: *listen, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(out, "kioskwall demo: %d synthetic kiosks (some deliberately broken: offline, refusing, frozen)\n", *kiosks)
+	fmt.Fprintf(out, "kioskwall demo: open %s in a browser; Ctrl-C stops\n", wallURL(ln.Addr()))
+	return runServer(ctx, srv, ln, func(context.Context) {
+		targets := make([]wall.Target, 0, *kiosks)
+		for _, k := range fleet.Kiosks() {
+			targets = append(targets, wall.Target{ID: k.ID(), Name: k.Name(), Site: k.Site(), Addr: k.Addr(), Kind: "tightvnc"})
+		}
+		srv.Fleet().Sync(targets)
+	})
+}

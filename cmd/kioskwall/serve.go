@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	"kioskwall/config"
+	"kioskwall/thumbs"
+	"kioskwall/wall"
+)
+
+// runServe runs the server until interrupted.
+func runServe(ctx context.Context, args []string) error {
+	return serveMain(ctx, args, os.Stdout, os.Stderr)
+}
+
+// serveMain is runServe with its output streams, for tests: the URL goes to
+// out, the log to errOut.
+func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	configPath := fs.String("config", "", "config file (YAML; see kioskwall.example.yaml); without it every setting takes its default")
+	listen := fs.String("listen", "", "address to serve the wall, API and live view on (default "+config.DefaultListen+", or the config file's listen)")
+	var tokens []string
+	fs.Func("tokens", "websockify token file, or a directory of them (token = kiosk id, file name = site); repeat for more; replaces the config file's inventory.tokens", func(v string) error {
+		tokens = append(tokens, v)
+		return nil
+	})
+	passwordFile := fs.String("password-file", "", "VNC password of every kiosk without one of its own: plain text or a vncpasswd file")
+	dataDir := fs.String("data-dir", "", "folder for the latest thumbnails and the control audit log (default "+config.DefaultDataDir+", or the config file's data_dir)")
+	var allowHosts []string
+	fs.Func("allow-host", "a further host name the server is reached by, such as the name a reverse proxy passes on in Host; repeat for more", func(v string) error {
+		allowHosts = append(allowHosts, v)
+		return nil
+	})
+	anywhere := fs.Bool("insecure-no-auth-listen-anywhere", false, "allow a non-loopback -listen address although kioskwall has no login: anyone who reaches it can watch and control every kiosk")
+	fs.Usage = func() {
+		fmt.Fprintln(errOut, "usage: kioskwall serve [-config FILE] [-listen ADDR] [-tokens FILE|DIR] [-password-file F] [-data-dir D]\n\nServes the wall of the kiosks in the inventory until interrupted. Flags override the config file.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; all settings are flags (see kioskwall serve -h)", fs.Arg(0))
+	}
+
+	cfg := config.Default()
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return err
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if tokens != nil {
+		cfg.Inventory.Tokens = tokens
+	}
+	if *passwordFile != "" {
+		cfg.Inventory.PasswordFile = *passwordFile
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if err := wall.CheckListen(cfg.Listen, *anywhere); err != nil {
+		return err
+	}
+
+	log := slog.New(slog.NewTextHandler(errOut, nil))
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another kioskwall or websockify running there? choose another -listen)", cfg.Listen, err)
+	}
+	if host, _, _ := net.SplitHostPort(cfg.Listen); !wall.IsLoopbackHost(host) {
+		log.Warn("NO AUTHENTICATION: kioskwall listens beyond this machine and has no login; anyone who reaches "+ln.Addr().String()+" can watch and control every kiosk",
+			"listen", cfg.Listen)
+	}
+	if cfg.Budgets.Total > 0 || len(cfg.Budgets.Sites) > 0 {
+		log.Warn("budgets in the config file are not enforced by this version; kiosk traffic is paced by update requests only")
+	}
+	src := cfg.Sources()
+	if len(src.Files) == 0 && len(src.Tokens) == 0 {
+		log.Warn("no inventory: the wall stays empty; name kiosk files or token files in the config file, or give -tokens")
+	}
+
+	srv, err := wall.NewServer(wall.ServerOptions{
+		Listen:     cfg.Listen,
+		AllowHosts: allowHosts,
+		DataDir:    cfg.DataDir,
+		Fleet:      wall.FleetOptions{Renditions: renditionsOf(cfg.Thumbnails)},
+		Logger:     log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(out, "kioskwall: the wall is at %s\n", wallURL(ln.Addr()))
+	return runServer(ctx, srv, ln, func(ctx context.Context) {
+		srv.WatchInventory(ctx, src, cfg.Inventory.Reload)
+	})
+}
+
+// runServer serves until ctx ends or serving fails, with feed running
+// beside it (it fills the fleet), then stops everything in order.
+func runServer(ctx context.Context, srv *wall.Server, ln net.Listener, feed func(context.Context)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		feed(ctx)
+	}()
+	err := srv.Serve(ctx, ln)
+	cancel()
+	<-fed
+	return errors.Join(err, srv.Close())
+}
+
+// renditionsOf turns the thumbnail settings into the two renditions.
+func renditionsOf(t config.Thumbnails) []thumbs.Rendition {
+	return []thumbs.Rendition{
+		{Name: "small", Width: t.Small.W, Height: t.Small.H, Quality: t.Quality},
+		{Name: "large", Width: t.Large.W, Height: t.Large.H, Quality: t.Quality},
+	}
+}
+
+// wallURL is the address to open in a browser. A server on every address
+// is shown by this machine's name.
+func wallURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			host = name
+		}
+	}
+	return "http://" + strings.TrimSuffix(net.JoinHostPort(host, port), ":80") + "/"
+}
