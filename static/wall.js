@@ -7,7 +7,7 @@
 // hidden), and all timers are single chains.
 //
 // URL parameters (kept up to date, so a bookmarked screen comes back as it
-// was): cols (tiles per row, default 12), rotate (seconds per page, default
+// was): cols (tiles per row, default: about 270 device pixels a tile), rotate (seconds per page, default
 // 20, 0 = no rotation), size (small, large; default by tile size), site,
 // state, q (search).
 "use strict";
@@ -21,7 +21,7 @@
 
   const params = new URLSearchParams(location.search);
   const cfg = {
-    cols: clampInt(params.get("cols"), 12, 1, 64),
+    cols: clampInt(params.get("cols"), 0, 1, 64), // 0: by the screen's size
     rotate: clampInt(params.get("rotate"), 20, 0, 3600),
     size: params.get("size") || "",
   };
@@ -35,7 +35,7 @@
 
   // kiosks: id -> record {status, node, img, badge, pic: {seq, updated, stale}, shown, pending, badState}
   const kiosks = new Map();
-  const sections = new Map(); // site -> {el, title, tiles}
+  const sections = new Map(); // site -> {el, info, tiles}
   let renditions = [];
   let clockOffset = 0; // server time minus local time, ms
   let pages = [];      // [[{site, ids, cont}]]
@@ -175,6 +175,7 @@
     const key = sites.join("\n");
     if (key === sitesKey) return;
     sitesKey = key;
+    for (const site of sections.keys()) if (!set.has(site)) sections.delete(site);
     const opts = [new Option("all sites", "")];
     for (const s of sites) opts.push(new Option(s, s));
     siteSelect.replaceChildren(...opts);
@@ -279,8 +280,8 @@
     if (node.className !== cls) node.className = cls;
     const title = s.name + " (" + s.id + ", " + s.site + "): " + STATE_LABEL[s.state] + (s.message ? " \u2014 " + s.message : "");
     if (node.title !== title) node.title = title;
-    if (rec.name.textContent !== s.name) rec.name.textContent = s.name;
-    if (rec.code.textContent !== s.id) rec.code.textContent = s.id;
+    setText(rec.name, s.name);
+    setText(rec.code, s.id);
     paintAge(rec);
   }
 
@@ -298,7 +299,7 @@
     if (state === "online") text = age || "online";
     else if (rec.status.state === "connecting" && rec.badState) text = STATE_LABEL[state] + " \u00b7 retrying";
     else text = STATE_LABEL[state] + (age ? " \u00b7 " + age : "");
-    if (rec.badge.textContent !== text) rec.badge.textContent = text;
+    setText(rec.badge, text);
   }
 
   function formatAge(ms) {
@@ -330,7 +331,10 @@
     const style = getComputedStyle(document.documentElement);
     const gap = parseFloat(style.getPropertyValue("--gap")) || 6;
     const width = grid.clientWidth - 2 * gap, height = grid.clientHeight - 2 * gap;
-    const tileW = Math.max(80, Math.floor((width - (cfg.cols - 1) * gap) / cfg.cols));
+    // Tiles about 270 device pixels wide unless the URL says otherwise: 14
+    // columns and well over 100 tiles on a 4K screen, whatever its scaling.
+    const want = cfg.cols || Math.max(3, Math.round(width * (window.devicePixelRatio || 1) / 270));
+    const tileW = Math.max(80, Math.floor((width - (want - 1) * gap) / want));
     const imgH = Math.round(tileW * 9 / 16);
     const font = Math.max(10, Math.min(18, Math.round(tileW / 22)));
     const capH = font + 8, headH = font + 10;
@@ -402,39 +406,47 @@
 
   function render() {
     const page = pages[pageIndex] || [];
-    pageNo.textContent = pages.length > 1 ? "page " + (pageIndex + 1) + " / " + pages.length : "";
+    setText(pageNo, pages.length > 1 ? "page " + (pageIndex + 1) + " / " + pages.length : "");
     empty.hidden = page.length > 0;
-    empty.textContent = kiosks.size === 0 ? "No kiosks in the inventory yet." : "No kiosk matches the filter.";
+    setText(empty, kiosks.size === 0 ? "No kiosks in the inventory yet." : "No kiosk matches the filter.");
     const key = page.map((g) => g.site + ":" + g.ids.join(",")).join("|");
     if (key === shownKey) return;
     shownKey = key;
-    const used = new Set();
     const children = [];
     for (const g of page) {
-      let sec = sections.get(g.site);
-      if (!sec) {
-        const el = document.createElement("section");
-        el.className = "site";
-        const h = document.createElement("h2");
-        const tiles = document.createElement("div");
-        tiles.className = "tiles";
-        el.append(h, tiles);
-        sec = { el: el, title: h, tiles: tiles };
-        sections.set(g.site, sec);
-      }
-      used.add(g.site);
-      sec.title.innerHTML = "";
-      const name = document.createElement("span");
-      name.className = "site-name";
-      name.textContent = g.site;
-      sec.title.append(name, " \u2014 " + g.total + " kiosks" + (g.cont ? " (continued)" : ""));
+      const sec = section(g.site);
+      setText(sec.info, " \u2014 " + g.total + " kiosks" + (g.cont ? " (continued)" : ""));
       const nodes = [];
       for (const id of g.ids) nodes.push(tileNode(kiosks.get(id)));
       sec.tiles.replaceChildren(...nodes);
       children.push(sec.el);
     }
-    for (const site of sections.keys()) if (!used.has(site)) sections.delete(site);
     grid.replaceChildren(empty, ...children);
+  }
+
+  // section returns the header and tile box of a site, made once and kept
+  // while the site has kiosks.
+  function section(site) {
+    let sec = sections.get(site);
+    if (sec) return sec;
+    const el = document.createElement("section");
+    el.className = "site";
+    const h = document.createElement("h2");
+    const name = document.createElement("span");
+    name.className = "site-name";
+    name.textContent = site;
+    const info = document.createElement("span");
+    h.append(name, info);
+    const tiles = document.createElement("div");
+    tiles.className = "tiles";
+    el.append(h, tiles);
+    sec = { el: el, info: info, tiles: tiles };
+    sections.set(site, sec);
+    return sec;
+  }
+
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;
   }
 
   // subscribe asks for exactly these tiles and frees the pictures of the
