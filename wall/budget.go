@@ -1,0 +1,328 @@
+package wall
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"kioskwall/config"
+)
+
+// Budgets hold every leased line under its cap. A site is one leased line;
+// the total is the server's own uplink. Caps are in bits per second, as lines
+// are sold, and a cap bounds the RFB bytes read from the kiosks behind it,
+// counted as TCP payload (what a socket read returns): in any 10-second
+// window they stay at or below 1.05 x cap x 10 s. TCP/IP headers add about
+// 4% on the line itself at a 1500-byte MTU, so a cap meant to keep a line
+// from queueing is set a little below the line's rate.
+//
+// Three things together keep that promise, because RFB lets a kiosk decide
+// how much it sends once asked and a request cannot be taken back:
+//
+//   - Paced reads (Conn): a token bucket per capped line. Every read takes
+//     at most ReadChunk bytes and is charged to the site and the total; the
+//     next read waits until the buckets are out of debt.
+//   - Small receive buffers: what the reader has not taken yet, the kernel
+//     holds at most a receive buffer's worth of per connection, so the
+//     sender cannot push more than that ahead of the pacing.
+//   - Request slots (Acquire): only so many kiosks per line may have an
+//     update request outstanding, so a fleet-wide burst (every clock turning
+//     the minute at once) fills only that many receive buffers.
+//
+// The arithmetic, with r = cap/8 bytes per second and the issue's margin
+// M = 0.05 x 10 s x r (125,000 bytes at 2 Mbit):
+//
+//   - Reads in any window T stay at or below r*T + 2B + n*c: B is the
+//     bucket's burst (B = max(4c, 20 ms of r): 8,192 bytes at 2 Mbit), the
+//     live and thumbnail classes (see SetLive) hold another B between them,
+//     and each of the n connections reading at once can take one chunk
+//     (c = 2 KiB) past the moment its debt shows.
+//   - The line carries up to A more per connection with data in flight: the
+//     receive buffer the kernel keeps. Linux doubles the size asked for and
+//     never queues more than that; measured, 16 KiB asked gives 32 KiB of
+//     which 24 KiB (loopback) or 30 KiB (veth, MTU 1500) fill with data.
+//     Thumbnail connections ask for 4 KiB (A = 8 KiB), which still lets one
+//     connection carry 8 KiB per round trip, 160 KB/s at 50 ms.
+//   - Request slots k = max(1, floor((M/2 - 2B) / (A + c))): the receive
+//     buffers and chunks of every outstanding kiosk plus the buckets stay in
+//     half the margin. At 2 Mbit that is 4 slots, at 20 Mbit 51; a line
+//     below about 700 kbit gets one slot and the bound only nearly holds.
+//     The other half covers live connections, which skip the queue (each
+//     adds 16 KiB + c at most: three fit at 2 Mbit), and the senders' own
+//     socket buffers.
+//
+// Budgets charge and wait under one mutex: even a 20 Mbit total is about a
+// thousand reads a second, far from contention.
+type Budgets struct {
+	opt   BudgetOptions
+	clock BudgetClock
+
+	mu    sync.Mutex
+	total *budgetLine // nil without a total cap
+	all   byteMeter
+	sites map[string]*budgetSite
+}
+
+// BudgetOptions tune the budgets; zero values take the defaults. The
+// defaults are what the arithmetic in the Budgets comment assumes.
+type BudgetOptions struct {
+	// LiveShare is the fraction of each capped rate guaranteed to
+	// connections in live mode (default 0.75); thumbnails keep the rest
+	// guaranteed, and either class borrows what the other leaves unused.
+	LiveShare float64
+	// ReadChunk is the most one paced read takes (default 2 KiB).
+	ReadChunk int
+	// ReadBuffer is the TCP receive buffer asked for thumbnail connections
+	// (default 4 KiB; Linux doubles it). LiveReadBuffer is the one of live
+	// connections (default 8 KiB), so a live view keeps up at a longer
+	// round trip.
+	ReadBuffer     int
+	LiveReadBuffer int
+	// Clock is the time source; tests substitute their own.
+	Clock BudgetClock
+}
+
+// BudgetClock is the time the budgets refill by.
+type BudgetClock interface {
+	Now() time.Time
+	// NewTimer returns a channel that receives once d has passed, and a
+	// function that stops it.
+	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
+// The cap's contract: the window it is measured over and the margin allowed.
+const (
+	capWindow = 10 * time.Second
+	capMargin = 0.05
+)
+
+// budgetSite is one site: its line if it has a cap, and its byte meter.
+type budgetSite struct {
+	name   string
+	capBPS int64
+	line   *budgetLine // nil without a cap: the site draws on the total only
+	meter  byteMeter
+}
+
+// NewBudgets builds budgets from the configured caps. A cap of zero or less,
+// and a site that is not listed, means no cap of its own.
+func NewBudgets(caps config.Budgets, o BudgetOptions) *Budgets {
+	if o.LiveShare <= 0 || o.LiveShare > 1 {
+		o.LiveShare = 0.75
+	}
+	if o.ReadChunk <= 0 {
+		o.ReadChunk = 2 << 10
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 4 << 10
+	}
+	if o.LiveReadBuffer <= 0 {
+		o.LiveReadBuffer = 8 << 10
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	b := &Budgets{opt: o, clock: o.Clock, sites: map[string]*budgetSite{}}
+	now := o.Clock.Now()
+	if caps.Total > 0 {
+		b.total = b.newLine(int64(caps.Total), now)
+	}
+	for name, bps := range caps.Sites {
+		s := &budgetSite{name: name}
+		if bps > 0 {
+			s.capBPS = int64(bps)
+			s.line = b.newLine(int64(bps), now)
+		}
+		b.sites[name] = s
+	}
+	return b
+}
+
+func (b *Budgets) newLine(bps int64, now time.Time) *budgetLine {
+	return newBudgetLine(bps, b.opt.LiveShare, b.opt.ReadChunk, 2*b.opt.ReadBuffer, now)
+}
+
+// site returns a site's state, creating an uncapped one on first use so
+// that its bytes are measured too. b.mu must be held.
+func (b *Budgets) site(name string) *budgetSite {
+	s := b.sites[name]
+	if s == nil {
+		s = &budgetSite{name: name}
+		b.sites[name] = s
+	}
+	return s
+}
+
+// wait is how long a connection of site s must wait before its next read.
+func (b *Budgets) wait(s *budgetSite, live bool) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	var d time.Duration
+	if s.line != nil {
+		d = s.line.wait(now, live)
+	}
+	if b.total != nil {
+		d = max(d, b.total.wait(now, live))
+	}
+	return d
+}
+
+// charge books n bytes read by a connection of site s.
+func (b *Budgets) charge(s *budgetSite, live bool, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if s.line != nil {
+		s.line.charge(now, live, n)
+	}
+	if b.total != nil {
+		b.total.charge(now, live, n)
+	}
+	s.meter.add(now, int64(n))
+	b.all.add(now, int64(n))
+}
+
+// Dial connects to a kiosk of site with the receive buffer made small before
+// the connection is set up, so the window the kernel first offers is small
+// too, and returns the connection paced (a *PacedConn). The dialer's own
+// settings, Control included, are kept.
+func (b *Budgets) Dial(ctx context.Context, d *net.Dialer, site, addr string) (net.Conn, error) {
+	dd := *d
+	size := b.opt.ReadBuffer
+	inner := d.Control
+	dd.Control = func(network, address string, rc syscall.RawConn) error {
+		if inner != nil {
+			if err := inner(network, address, rc); err != nil {
+				return err
+			}
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}
+	c, err := dd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return b.Conn(site, c), nil
+}
+
+// Conn returns c with its reads paced by the budgets of site and the total,
+// in thumbnail mode. A TCP connection also gets the small receive buffer;
+// Dial sets it before connecting, which is better.
+func (b *Budgets) Conn(site string, c net.Conn) *PacedConn {
+	b.mu.Lock()
+	s := b.site(site)
+	b.mu.Unlock()
+	pc := &PacedConn{Conn: c, b: b, site: s, changed: make(chan struct{}, 1), closed: make(chan struct{})}
+	pc.setReadBuffer(b.opt.ReadBuffer)
+	return pc
+}
+
+// Acquire waits for a request slot on site's line (and the total's) before
+// a kiosk is asked for an update, so that no more kiosks than the slots can
+// answer at once; see Budgets for the arithmetic. Waiters are served first
+// come, first served. The caller holds the slot until the update has been
+// read, then calls release (more than once is harmless). Live sessions skip
+// the queue: their bytes are paced like any other, and their share is
+// guaranteed by the buckets, not by waiting here. A site without a cap, under
+// no total cap, never waits.
+func (b *Budgets) Acquire(ctx context.Context, site string, live bool) (release func(), err error) {
+	if live {
+		return func() {}, nil
+	}
+	b.mu.Lock()
+	s := b.site(site)
+	b.mu.Unlock()
+	var held []*slotQueue
+	releaseAll := func() {
+		for _, q := range held {
+			b.give(q)
+		}
+		held = nil
+	}
+	for _, l := range []*budgetLine{s.line, b.total} {
+		if l == nil {
+			continue
+		}
+		if err := b.take(ctx, &l.slots); err != nil {
+			releaseAll()
+			which := fmt.Sprintf("site %q's line", site)
+			if l == b.total {
+				which = fmt.Sprintf("the total cap (for site %q)", site)
+			}
+			return nil, fmt.Errorf("waiting for an update request slot on %s: %w", which, err)
+		}
+		held = append(held, &l.slots)
+	}
+	var once sync.Once
+	return func() { once.Do(releaseAll) }, nil
+}
+
+// BudgetStats are one site's figures, or the total's (Site empty). Rates are
+// in bits per second, byte counts in bytes of TCP payload.
+type BudgetStats struct {
+	Site           string `json:"site"`
+	CapBPS         int64  `json:"cap_bps"` // 0: no cap of its own
+	BytesIn        int64  `json:"bytes_in"`
+	BPS            int64  `json:"bps"`              // over the last whole second
+	WorstWindowBPS int64  `json:"worst_window_bps"` // the busiest 10 s window seen, as a rate
+	Slots          int    `json:"request_slots"`    // 0: no cap, no slots
+	Outstanding    int    `json:"requests_outstanding"`
+	Waiting        int    `json:"requests_waiting"`
+}
+
+// Stats returns every site's figures, ordered by site.
+func (b *Budgets) Stats() []BudgetStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	out := make([]BudgetStats, 0, len(b.sites))
+	for _, s := range b.sites {
+		out = append(out, statsOf(s.name, s.capBPS, s.line, &s.meter, now))
+	}
+	slices.SortFunc(out, func(x, y BudgetStats) int { return cmp.Compare(x.Site, y.Site) })
+	return out
+}
+
+// Total returns the figures of all sites together, against the total cap.
+func (b *Budgets) Total() BudgetStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var capBPS int64
+	if b.total != nil {
+		capBPS = b.total.bps
+	}
+	return statsOf("", capBPS, b.total, &b.all, b.clock.Now())
+}
+
+func statsOf(name string, capBPS int64, l *budgetLine, m *byteMeter, now time.Time) BudgetStats {
+	m.advance(now)
+	st := BudgetStats{
+		Site: name, CapBPS: capBPS, BytesIn: m.total,
+		BPS: 8 * m.lastSecond(), WorstWindowBPS: 8 * m.worst / int64(capWindow/time.Second),
+	}
+	if l != nil {
+		st.Slots, st.Outstanding, st.Waiting = l.slots.size, l.slots.held, len(l.slots.queue)
+	}
+	return st
+}

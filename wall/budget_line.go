@@ -1,0 +1,116 @@
+package wall
+
+import (
+	"math"
+	"time"
+)
+
+// tokenBucket counts bytes. Tokens may go below zero: a read is charged
+// after it happened, for what it returned (its size is unknown before), and
+// the debt makes the next read wait. Charging before would have to reserve a
+// chunk for every connection blocked in Read, most of which are idle.
+type tokenBucket struct {
+	rate   float64 // bytes per second
+	size   float64 // the most tokens held: the burst
+	floor  float64 // the least tokens held; -Inf keeps every debt
+	tokens float64
+	at     time.Time // when tokens was last brought up to date
+}
+
+func newTokenBucket(rate, size, floor float64, now time.Time) tokenBucket {
+	return tokenBucket{rate: rate, size: size, floor: floor, tokens: size, at: now}
+}
+
+// refill adds what the rate gave since the last refill. A clock that went
+// back adds nothing and does not move the reference.
+func (b *tokenBucket) refill(now time.Time) {
+	if dt := now.Sub(b.at); dt > 0 {
+		b.tokens = min(b.size, b.tokens+b.rate*dt.Seconds())
+		b.at = now
+	}
+}
+
+func (b *tokenBucket) take(n float64) { b.tokens = max(b.tokens-n, b.floor) }
+
+// debtTime is how long until the bucket is out of debt, if nobody else
+// takes from it meanwhile. Less than a byte of debt counts as paid: the
+// refill's floating point would otherwise leave a nanosecond to wait.
+func (b *tokenBucket) debtTime() time.Duration {
+	if b.tokens > -1 {
+		return 0
+	}
+	if b.rate <= 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
+}
+
+// Classes of connections on a line.
+const (
+	classThumb = iota
+	classLive
+)
+
+// budgetLine is one capped line (a site, or the total), in the way of a
+// two-class hierarchical token bucket: the line's bucket holds the cap, and
+// each class has a bucket of its guaranteed share. A connection may read
+// when the line is out of debt (it borrows what the other class leaves) or
+// when its own class is (its guarantee). Over any window the line gives no
+// more than its bucket allows up to the last borrowing read, and after that
+// only the two guaranteed rates, which add up to the cap: so the reads stay
+// within rate x window + line burst + class bursts + a chunk per reader.
+type budgetLine struct {
+	bps   int64
+	all   tokenBucket
+	class [2]tokenBucket
+	slots slotQueue
+}
+
+// newBudgetLine makes a line of bps bits per second. absorb is what the
+// kernel may hold per connection (twice the receive buffer asked for); it
+// sizes the request slots, as the Budgets comment explains.
+func newBudgetLine(bps int64, liveShare float64, chunk, absorb int, now time.Time) *budgetLine {
+	rate := float64(bps) / 8
+	burst := max(4*float64(chunk), rate*0.020)
+	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now)}
+	// A class that borrowed keeps at most its own burst of debt, so after a
+	// quiet spell of the other class its guarantee returns within one burst
+	// time instead of paying back all it borrowed.
+	for c, share := range [2]float64{1 - liveShare, liveShare} {
+		size := burst * share
+		l.class[c] = newTokenBucket(rate*share, size, -size, now)
+	}
+	l.slots.size = requestSlots(rate, burst, float64(chunk), float64(absorb))
+	return l
+}
+
+// requestSlots is how many kiosks of a line may have a request outstanding:
+// their receive buffers and chunks, with the line and class bursts, fill
+// half the margin of the cap (see Budgets).
+func requestSlots(rate, burst, chunk, absorb float64) int {
+	margin := capMargin * capWindow.Seconds() * rate
+	return max(1, int((margin/2-2*burst)/(absorb+chunk)))
+}
+
+func classOf(live bool) int {
+	if live {
+		return classLive
+	}
+	return classThumb
+}
+
+// wait is how long a connection of the class must wait before it may read.
+func (l *budgetLine) wait(now time.Time, live bool) time.Duration {
+	c := &l.class[classOf(live)]
+	l.all.refill(now)
+	c.refill(now)
+	return min(l.all.debtTime(), c.debtTime())
+}
+
+func (l *budgetLine) charge(now time.Time, live bool, n int) {
+	c := &l.class[classOf(live)]
+	l.all.refill(now)
+	c.refill(now)
+	l.all.take(float64(n))
+	c.take(float64(n))
+}
