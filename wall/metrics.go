@@ -1,7 +1,6 @@
 package wall
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"sync"
@@ -73,20 +72,6 @@ type siteSample struct {
 
 func newMeter(f *Fleet, now func() time.Time) *meter {
 	return &meter{fleet: f, now: now, seen: map[*Session]sessionCounts{}, totals: map[string]*siteTotals{}}
-}
-
-// run records a rate sample every second until ctx ends.
-func (m *meter) run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			m.sample(true)
-		}
-	}
 }
 
 // sample looks at every session, brings the totals up to date and returns

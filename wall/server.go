@@ -122,9 +122,10 @@ func NewServer(o ServerOptions) (*Server, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Go(func() { s.meter.run(ctx) })
+	// The meter samples every second for the rate window of /api/stats.
+	s.wg.Go(func() { repeat(ctx, time.Second, func() { s.meter.sample(true) }) })
 	if s.dataDir != "" {
-		s.wg.Go(func() { s.saveTiles(ctx, o.SaveEvery) })
+		s.wg.Go(func() { repeat(ctx, o.SaveEvery, s.saveTiles) })
 	}
 	return s, nil
 }
@@ -206,6 +207,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
@@ -247,9 +249,16 @@ func (s *Server) close() error {
 	return errors.Join(errs...)
 }
 
-// saveTiles writes changed tiles to the data dir every interval, so that a
-// crash loses at most that much of the wall's last pictures.
-func (s *Server) saveTiles(ctx context.Context, every time.Duration) {
+// saveTiles writes changed tiles to the data dir, so that a crash loses at
+// most one interval of the wall's last pictures.
+func (s *Server) saveTiles() {
+	if err := s.tiles.Save(s.dataDir); err != nil {
+		s.log.Warn("saving tiles", "data_dir", s.dataDir, "err", err)
+	}
+}
+
+// repeat runs f every interval until ctx ends.
+func repeat(ctx context.Context, every time.Duration, f func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -257,9 +266,7 @@ func (s *Server) saveTiles(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if err := s.tiles.Save(s.dataDir); err != nil {
-			s.log.Warn("saving tiles", "data_dir", s.dataDir, "err", err)
+			f()
 		}
 	}
 }

@@ -28,18 +28,11 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fs.SetOutput(errOut)
 	configPath := fs.String("config", "", "config file (YAML; see kioskwall.example.yaml); without it every setting takes its default")
 	listen := fs.String("listen", "", "address to serve the wall, API and live view on (default "+config.DefaultListen+", or the config file's listen)")
-	var tokens []string
-	fs.Func("tokens", "websockify token file, or a directory of them (token = kiosk id, file name = site); repeat for more; replaces the config file's inventory.tokens", func(v string) error {
-		tokens = append(tokens, v)
-		return nil
-	})
+	var tokens, allowHosts stringList
+	fs.Var(&tokens, "tokens", "websockify token file, or a directory of them (token = kiosk id, file name = site); repeat for more; replaces the config file's inventory.tokens")
 	passwordFile := fs.String("password-file", "", "VNC password of every kiosk without one of its own: plain text or a vncpasswd file")
 	dataDir := fs.String("data-dir", "", "folder for the latest thumbnails and the control audit log (default "+config.DefaultDataDir+", or the config file's data_dir)")
-	var allowHosts []string
-	fs.Func("allow-host", "a further host name the server is reached by, such as the name a reverse proxy passes on in Host; repeat for more", func(v string) error {
-		allowHosts = append(allowHosts, v)
-		return nil
-	})
+	fs.Var(&allowHosts, "allow-host", "a further host name the server is reached by, such as the name a reverse proxy passes on in Host; repeat for more")
 	anywhere := fs.Bool("insecure-no-auth-listen-anywhere", false, "allow a non-loopback -listen address although kioskwall has no login: anyone who reaches it can watch and control every kiosk")
 	fs.Usage = func() {
 		fmt.Fprintln(errOut, "usage: kioskwall serve [-config FILE] [-listen ADDR] [-tokens FILE|DIR] [-password-file F] [-data-dir D]\n\nServes the wall of the kiosks in the inventory until interrupted. Flags override the config file.\n\nflags:")
@@ -125,6 +118,16 @@ func runServer(ctx context.Context, srv *wall.Server, ln net.Listener, feed func
 	cancel()
 	<-fed
 	return errors.Join(err, srv.Close())
+}
+
+// stringList is a flag that may be given more than once.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // renditionsOf turns the thumbnail settings into the two renditions.
