@@ -78,17 +78,26 @@ func newLiveHarness(t *testing.T, cfg sim.Config, tweak func(*Live)) *liveHarnes
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sf.Close() })
-	log := liveLogger(t)
-	fleet := NewFleet(NewTileStore(), FleetOptions{Ramp: time.Millisecond, Logger: log, Seed: 1,
-		Backoff: Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Auth: time.Second}})
-	t.Cleanup(fleet.Close)
 	var targets []Target
 	for _, k := range sf.Kiosks() {
 		targets = append(targets, Target{ID: k.ID(), Name: k.Name(), Site: k.Site(), Addr: k.Addr(), Password: cfg.Password})
 	}
+	h := newLiveHarnessFor(t, targets, tweak)
+	h.sim = sf
+	return h
+}
+
+// newLiveHarnessFor serves the live view of any kiosks, such as real VNC
+// servers.
+func newLiveHarnessFor(t *testing.T, targets []Target, tweak func(*Live)) *liveHarness {
+	t.Helper()
+	log := liveLogger(t)
+	fleet := NewFleet(NewTileStore(), FleetOptions{Ramp: time.Millisecond, Logger: log, Seed: 1,
+		Backoff: Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Auth: time.Second}})
+	t.Cleanup(fleet.Close)
 	fleet.Sync(targets)
 
-	h := &liveHarness{t: t, sim: sf, fleet: fleet, audit: &liveAuditBuffer{}}
+	h := &liveHarness{t: t, fleet: fleet, audit: &liveAuditBuffer{}}
 	h.live = NewLive(fleet, log, h.audit)
 	if tweak != nil {
 		tweak(h.live)
@@ -161,8 +170,16 @@ func (h *liveHarness) connectViewer(path string) *liveViewer {
 	if err != nil {
 		h.t.Fatalf("dialling %s: %v", path, err)
 	}
-	v := &liveViewer{ws: ws, raw: newWSConn(ws), fb: rfb.NewBuffer(1, 1, rfb.Format32)}
+	return h.connectViewerOn(ws, newWSConn(ws))
+}
+
+// connectViewerOn runs the RFB handshake on raw, the client side of the
+// live view's WebSocket ws (or a wrapper around it).
+func (h *liveHarness) connectViewerOn(ws *websocket.Conn, raw net.Conn) *liveViewer {
+	h.t.Helper()
+	v := &liveViewer{ws: ws, raw: raw, fb: rfb.NewBuffer(1, 1, rfb.Format32)}
 	h.t.Cleanup(func() { v.raw.Close() })
+	var err error
 	// The client's context would end the session with it; ReadTimeout
 	// bounds the handshake instead.
 	v.c, err = rfb.NewClient(context.Background(), v.raw, rfb.ClientConfig{
@@ -172,7 +189,7 @@ func (h *liveHarness) connectViewer(path string) *liveViewer {
 		ReadTimeout: 10 * time.Second,
 	})
 	if err != nil {
-		h.t.Fatalf("RFB handshake over %s: %v", path, err)
+		h.t.Fatalf("RFB handshake with the live view: %v", err)
 	}
 	return v
 }

@@ -629,3 +629,24 @@ func TestLiveCloseEndsViewers(t *testing.T) {
 		t.Errorf("viewer after Close: %v, want 503", err)
 	}
 }
+
+func TestLiveIgnoresEncodingsItDoesNotServe(t *testing.T) {
+	h := newLiveHarness(t, sim.Config{Kiosks: 1}, nil)
+	k := h.sim.Kiosks()[0]
+	h.waitOnline(k.ID())
+	v := h.connectViewer(liveURL(k.ID(), nil))
+	// What noVNC 1.7 asks for that kioskwall does not serve: H.264, fences,
+	// continuous updates, xvp, QEMU keys and LED state, extended clipboard
+	// and mouse buttons, VMware cursor; then encodings it does serve.
+	unserved := []rfb.Encoding{50, -312, -313, -309, -258, -261, rfb.Encoding(-1063131698), -316, 0x574d5664}
+	if err := v.c.SetEncodings(append(unserved, rfb.EncZRLE, rfb.EncRaw)); err != nil {
+		t.Fatal(err)
+	}
+	u := v.update(t, false)
+	for e := range u.Encodings {
+		if e != rfb.EncZRLE && e != rfb.EncRaw && e != rfb.EncCursor && e != rfb.EncDesktopSize {
+			t.Errorf("update used encoding %v, which the client did not ask for among those served", e)
+		}
+	}
+	liveMatch(t, v, k)
+}
