@@ -129,15 +129,15 @@ func (v *viewer) droppedInputs() int {
 	return v.dropped
 }
 
-// ControlHeldError is the refusal of control while another viewer has it.
-type ControlHeldError struct {
+// controlHeldError is the refusal of control while another viewer has it.
+type controlHeldError struct {
 	Kiosk      string
 	RemoteAddr string
 	UserAgent  string
 	Since      time.Time
 }
 
-func (e *ControlHeldError) Error() string {
+func (e *controlHeldError) Error() string {
 	return fmt.Sprintf("kiosk %s is already controlled by %s (%s) since %s; ask them to release control, or wait until they close their page",
 		e.Kiosk, e.RemoteAddr, browserName(e.UserAgent), e.Since.Format("15:04:05 MST"))
 }
@@ -210,7 +210,7 @@ func (b *controlBoard) grant(v *viewer, now time.Time) error {
 	case cur.v == v:
 		return nil
 	case held:
-		err := &ControlHeldError{Kiosk: v.kioskID, RemoteAddr: cur.v.remoteAddr, UserAgent: cur.v.userAgent, Since: cur.since}
+		err := &controlHeldError{Kiosk: v.kioskID, RemoteAddr: cur.v.remoteAddr, UserAgent: cur.v.userAgent, Since: cur.since}
 		b.audit.refused(v, now, err)
 		return err
 	}

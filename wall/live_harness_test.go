@@ -1,7 +1,6 @@
 package wall
 
 import (
-	"bytes"
 	"context"
 	"image"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,25 +28,7 @@ type liveHarness struct {
 	fleet *Fleet
 	live  *Live
 	srv   *httptest.Server
-	audit *liveAuditBuffer
-}
-
-// liveAuditBuffer is an audit log tests can read while viewers write it.
-type liveAuditBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *liveAuditBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *liveAuditBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	audit *apiLogBuffer // a locked buffer: tests read it while viewers write it
 }
 
 // liveLogger sends a component's logs to the test's log while it runs.
@@ -97,7 +77,7 @@ func newLiveHarnessFor(t *testing.T, targets []Target, tweak func(*Live)) *liveH
 	t.Cleanup(fleet.Close)
 	fleet.Sync(targets)
 
-	h := &liveHarness{t: t, fleet: fleet, audit: &liveAuditBuffer{}}
+	h := &liveHarness{t: t, fleet: fleet, audit: &apiLogBuffer{}}
 	h.live = NewLive(fleet, log, h.audit)
 	if tweak != nil {
 		tweak(h.live)
