@@ -47,6 +47,9 @@ func NewGuard(listen string, allow []string, log *slog.Logger) *Guard {
 	}
 	g := &Guard{names: map[string]bool{"localhost": true}, log: log}
 	for _, n := range allow {
+		if h, _, err := net.SplitHostPort(n); err == nil {
+			n = h // a name given with its port is still the name
+		}
 		g.names[normalHost(n)] = true
 	}
 	host, _, err := net.SplitHostPort(listen)

@@ -3,8 +3,10 @@ package wall
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,7 +16,7 @@ import (
 func TestGuard(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
 	loopback := NewGuard("127.0.0.1:6080", nil, quiet)
-	proxied := NewGuard("127.0.0.1:6080", []string{"Wall.Hospital.example"}, quiet)
+	proxied := NewGuard("127.0.0.1:6080", []string{"Wall.Hospital.example", "wall2.hospital.example:443"}, quiet)
 	named := NewGuard("10.1.2.3:6080", nil, quiet)
 	anyAddr := NewGuard("0.0.0.0:6080", nil, quiet)
 	anyAddr.local = map[string]bool{"10.9.9.9": true} // this machine's address, for the test
@@ -41,6 +43,7 @@ func TestGuard(t *testing.T) {
 		{name: "rebinding name on a WebSocket", g: loopback, method: "GET", host: "evil.example:6080", origin: "http://evil.example:6080", header: ws, why: "not a name of this server"},
 		{name: "no Host", g: loopback, method: "GET", host: "", why: "no Host"},
 		{name: "allowed proxy name", g: proxied, method: "GET", host: "wall.hospital.example", origin: "https://wall.hospital.example", header: ws, ok: true},
+		{name: "allowed name given with a port", g: proxied, method: "GET", host: "wall2.hospital.example", ok: true},
 		{name: "configured listen host", g: named, method: "GET", host: "10.1.2.3:6080", ok: true},
 		{name: "other address than the listen host", g: named, method: "GET", host: "10.1.2.4:6080", why: `host "10.1.2.4"`},
 		{name: "any-address server by its own address", g: anyAddr, method: "GET", host: "10.9.9.9:6080", ok: true},
@@ -155,4 +158,52 @@ func TestCheckListen(t *testing.T) {
 			t.Errorf("CheckListen(%q): %v does not name the flag that allows it", tc.addr, err)
 		}
 	}
+}
+
+// FuzzGuard: whatever Host and Origin a peer sends, the guard does not
+// panic, and what it lets through to a loopback server names a loopback
+// host, with an Origin (if any) of the same host.
+func FuzzGuard(f *testing.F) {
+	f.Add("127.0.0.1:6080", "", "GET")
+	f.Add("localhost:6080", "http://localhost:6080", "POST")
+	f.Add("[::1]:6080", "http://[::1]:6080", "GET")
+	f.Add("evil.example:6080", "http://evil.example:6080", "GET")
+	f.Add("127.0.0.1", "https://127.0.0.1", "DELETE")
+	f.Add("LOCALHOST.", "null", "GET")
+	g := NewGuard("127.0.0.1:6080", nil, slog.New(slog.DiscardHandler))
+	f.Fuzz(func(t *testing.T, host, origin, method string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Method, r.Host = method, host
+		if origin != "" {
+			r.Header.Set("Origin", origin)
+		}
+		if g.check(r) != "" {
+			return
+		}
+		// Names compare without case and trailing dot, addresses by value.
+		canon := func(h string) string {
+			h = strings.ToLower(strings.TrimSuffix(h, "."))
+			if ip := net.ParseIP(h); ip != nil {
+				return ip.String()
+			}
+			return h
+		}
+		u, err := url.Parse("http://" + host)
+		if err != nil {
+			t.Fatalf("let through Host %q, which does not parse: %v", host, err)
+		}
+		name := canon(u.Hostname())
+		if ip := net.ParseIP(name); name != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("let through Host %q (%q), not a loopback name", host, name)
+		}
+		if origin == "" {
+			if method != "GET" && method != "HEAD" && method != "OPTIONS" {
+				t.Fatalf("let a %q request through without Origin", method)
+			}
+			return
+		}
+		if o, err := url.Parse(origin); err != nil || canon(o.Hostname()) != name {
+			t.Fatalf("let Origin %q through for Host %q", origin, host)
+		}
+	})
 }
