@@ -71,7 +71,7 @@ function render() {
   const st = kiosk && kiosk.state;
   ui.state.textContent = st ? st.replace("_", " ") : "unknown";
   ui.state.className = "badge " + (st || "");
-  const err = connError || statusError || controlError;
+  const err = statusError || connError || controlError;
   if (err) {
     showNotice(err);
   } else if (kiosk && st !== "online") {
