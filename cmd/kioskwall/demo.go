@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 
 	"kioskwall/config"
 	"kioskwall/rfb/sim"
@@ -61,7 +62,7 @@ func demoMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (is kioskwall already running? try -listen 127.0.0.1:6081)", *listen, err)
 	}
-	fleet, err := sim.Start(ctx, sim.Config{Kiosks: *kiosks, Seed: *seed, Logger: log})
+	fleet, err := sim.Start(ctx, sim.Config{Kiosks: *kiosks, Seed: *seed, Mix: demoMix, Password: demoPassword, Logger: log})
 	if err != nil {
 		ln.Close()
 		return err
@@ -72,13 +73,32 @@ func demoMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(out, "kioskwall demo: %d synthetic kiosks (some deliberately broken: offline, refusing, frozen)\n", *kiosks)
-	fmt.Fprintf(out, "kioskwall demo: open %s in a browser; Ctrl-C stops\n", wallURL(ln.Addr()))
-	return runServer(ctx, srv, ln, func(context.Context) {
-		targets := make([]wall.Target, 0, *kiosks)
-		for _, k := range fleet.Kiosks() {
-			targets = append(targets, wall.Target{ID: k.ID(), Name: k.Name(), Site: k.Site(), Addr: k.Addr(), Kind: "tightvnc"})
+	targets := make([]wall.Target, 0, *kiosks)
+	var wrong []string
+	for i, k := range fleet.Kiosks() {
+		t := wall.Target{ID: k.ID(), Name: k.Name(), Site: k.Site(), Addr: k.Addr(), Password: demoPassword, Kind: "tightvnc"}
+		if i%demoWrongPasswordEvery == demoWrongPasswordEvery-1 {
+			t.Password = "not-" + demoPassword
+			wrong = append(wrong, k.ID())
 		}
-		srv.Fleet().Sync(targets)
-	})
+		targets = append(targets, t)
+	}
+	fmt.Fprintf(out, "kioskwall demo: %d synthetic kiosks; some are in trouble on purpose (refusing, hanging up, frozen, black, error dialogs)\n", *kiosks)
+	if len(wrong) > 0 {
+		fmt.Fprintf(out, "kioskwall demo: %s given a wrong password, to show how a failed login looks\n", strings.Join(wrong, ", "))
+	}
+	fmt.Fprintf(out, "kioskwall demo: open %s in a browser; Ctrl-C stops\n", wallURL(ln.Addr()))
+	return runServer(ctx, srv, ln, func(context.Context) { srv.Fleet().Sync(targets) })
 }
+
+// The demo's fleet shows every kind of trouble a wall must make visible a
+// few times in the default 64 kiosks, where a real fleet's mix would show
+// hardly any.
+var demoMix = sim.Mix{sim.Idle: 55, sim.Interactive: 25, sim.Carousel: 10, sim.ErrorDialog: 2, sim.Black: 2, sim.Frozen: 2, sim.Refusing: 2, sim.HangingUp: 2}
+
+// The demo kiosks use VNC authentication, as real ones do; kioskwall is
+// given a wrong password for one kiosk in demoWrongPasswordEvery.
+const (
+	demoPassword           = "demo-kiosk"
+	demoWrongPasswordEvery = 32
+)

@@ -260,24 +260,34 @@ func TestServeErrors(t *testing.T) {
 	}
 }
 
-// TestDemoCommand: the demo shows synthetic kiosks with pictures, on
-// loopback only.
+// TestDemoCommand: the demo shows synthetic kiosks with pictures, one with
+// a failed login as it says, on loopback only.
 func TestDemoCommand(t *testing.T) {
-	r := start(t, demoMain, "-kiosks", "6", "-listen", "127.0.0.1:0")
-	r.waitKiosks("the demo kiosks have pictures", func(list []wall.KioskInfo) bool {
-		pictures := 0
+	r := start(t, demoMain, "-kiosks", "32", "-listen", "127.0.0.1:0")
+	wrong := regexp.MustCompile(`(K\d+) given a wrong password`).FindStringSubmatch(r.out.String())
+	if wrong == nil {
+		t.Fatalf("the demo does not say which kiosk has a wrong password:\n%s", r.out)
+	}
+	r.waitKiosks("most demo kiosks have pictures and "+wrong[1]+" failed to log in", func(list []wall.KioskInfo) bool {
+		pictures, failed := 0, false
 		for _, k := range list {
 			if k.Thumbnails > 0 {
 				pictures++
 			}
+			failed = failed || k.ID == wrong[1] && k.State == wall.StateAuthFailed
 		}
-		return len(list) == 6 && pictures >= 3
+		return len(list) == 32 && pictures >= 24 && failed
 	})
-	if code, body := r.get("/"); code != http.StatusOK || !strings.Contains(string(body), "<html") {
+	code, body := r.get("/")
+	if code != http.StatusOK || !strings.Contains(string(body), "<html") {
 		t.Errorf("GET /: %d, want the wall page", code)
 	}
+	_, list := r.get("/api/kiosks")
 	if err := r.stop(); err != nil {
 		t.Fatalf("demo returned %v after the interrupt", err)
+	}
+	if strings.Contains(string(list), demoPassword) || strings.Contains(r.errOut.String(), demoPassword) {
+		t.Error("the demo's kiosk password appears in the API or the log")
 	}
 
 	err := demoMain(context.Background(), []string{"-listen", "0.0.0.0:0"}, &syncBuffer{}, &syncBuffer{})
