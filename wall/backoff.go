@@ -2,6 +2,7 @@ package wall
 
 import (
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -45,8 +46,14 @@ func rampDelay(i, n int, ramp time.Duration) time.Duration {
 	return time.Duration(int64(ramp) * int64(i) / int64(n))
 }
 
-// jitter returns a random fraction source; a seeded one in tests.
+// jitter returns a random fraction source; a seeded one in tests. Every
+// session of a fleet draws from it, so it is safe for concurrent use.
 func jitter(seed uint64) func() float64 {
+	var mu sync.Mutex
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	return r.Float64
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Float64()
+	}
 }
