@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,14 +32,8 @@ func demoMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 		fmt.Fprintln(errOut, "usage: kioskwall demo [-kiosks 64] [-listen ADDR]\n\nRuns synthetic kiosks on loopback addresses and the wall server for them, until interrupted.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; all settings are flags (see kioskwall demo -h)", fs.Arg(0))
 	}
 	if *kiosks < 1 {
 		return fmt.Errorf("-kiosks %d: run at least 1 kiosk", *kiosks)

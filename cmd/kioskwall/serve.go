@@ -38,14 +38,8 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		fmt.Fprintln(errOut, "usage: kioskwall serve [-config FILE] [-listen ADDR] [-tokens FILE|DIR] [-password-file F] [-data-dir D]\n\nServes the wall of the kiosks in the inventory until interrupted. Flags override the config file.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; all settings are flags (see kioskwall serve -h)", fs.Arg(0))
 	}
 
 	cfg := config.Default()
@@ -118,6 +112,21 @@ func runServer(ctx context.Context, srv *wall.Server, ln net.Listener, feed func
 	cancel()
 	<-fed
 	return errors.Join(err, srv.Close())
+}
+
+// parseFlags parses a command's flags. help reports that -h was given (the
+// usage has been shown); an argument that is not a flag is an error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected argument %q; all settings are flags (see kioskwall %s -h)", fs.Arg(0), fs.Name())
+	}
+	return false, nil
 }
 
 // stringList is a flag that may be given more than once.
