@@ -66,6 +66,10 @@ type Client struct {
 
 	wmu sync.Mutex // serialises writes
 
+	// size mirrors width and height (w<<32 | h) for other goroutines:
+	// Width, Height and Request may be called while Next resizes.
+	size atomic.Uint64
+
 	// Reader state, owned by the goroutine calling Next.
 	width, height int
 	pf            PixelFormat
@@ -161,6 +165,7 @@ func (c *Client) resize(w, h int) error {
 		return protoErr("desktop size %dx%d exceeds the %d pixels kioskwall accepts", w, h, MaxDesktopPixels)
 	}
 	c.width, c.height = w, h
+	c.size.Store(uint64(w)<<32 | uint64(h))
 	c.copyRect.bounds = image.Rect(0, 0, w, h)
 	return c.cfg.Framebuffer.SetFormat(w, h, c.pf)
 }
@@ -178,8 +183,8 @@ func (c *Client) SecurityType() SecurityType { return c.security }
 func (c *Client) Name() string { return c.name }
 
 // Width and Height are the desktop size as last announced.
-func (c *Client) Width() int  { return c.width }
-func (c *Client) Height() int { return c.height }
+func (c *Client) Width() int  { return int(c.size.Load() >> 32) }
+func (c *Client) Height() int { return int(uint32(c.size.Load())) }
 
 // ServerPixelFormat is the server's native format from ServerInit.
 func (c *Client) ServerPixelFormat() PixelFormat { return c.serverPF }
@@ -276,7 +281,7 @@ func (c *Client) SetEncodings(encs []Encoding) error {
 // Request sends a FramebufferUpdateRequest for r (clipped to the desktop).
 // The client never requests on its own: the caller decides when.
 func (c *Client) Request(incremental bool, r image.Rectangle) error {
-	r = r.Intersect(image.Rect(0, 0, c.width, c.height))
+	r = r.Intersect(image.Rect(0, 0, c.Width(), c.Height()))
 	var b [10]byte
 	b[0] = 3
 	b[1] = boolByte(incremental)

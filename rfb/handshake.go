@@ -321,6 +321,7 @@ func (c *Client) readServerInit() error {
 	}
 	c.name = string(name)
 	c.width, c.height = w, h
+	c.size.Store(uint64(w)<<32 | uint64(h))
 	c.serverPF = pf
 	c.pf = pf
 	if c.tight {
