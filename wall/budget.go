@@ -27,9 +27,9 @@ import (
 //   - Paced reads (Conn): a token bucket per capped line. Every read takes
 //     at most ReadChunk bytes and is charged to the site and the total; the
 //     next read waits until the buckets are out of debt.
-//   - Small receive buffers: what the reader has not taken yet, the kernel
-//     holds at most a receive buffer's worth of per connection, so the
-//     sender cannot push more than that ahead of the pacing.
+//   - Small receive buffers: the kernel holds at most one receive buffer
+//     of unread bytes per connection, so a sender cannot get further ahead
+//     of the pacing than that.
 //   - Request slots (Acquire): only so many kiosks per line may have an
 //     update request outstanding, so a fleet-wide burst (every clock turning
 //     the minute at once) fills only that many receive buffers.
@@ -46,12 +46,14 @@ import (
 //     receive buffer the kernel keeps. Linux doubles the size asked for and
 //     never queues more than that; measured, 16 KiB asked gives 32 KiB of
 //     which 24 KiB (loopback) or 30 KiB (veth, MTU 1500) fill with data.
-//     Thumbnail connections ask for 4 KiB (A = 8 KiB), which still lets one
-//     connection carry 8 KiB per round trip, 160 KB/s at 50 ms.
+//     Thumbnail connections ask for 4 KiB (A = 8 KiB; the tests saw at most
+//     7 KiB queued), which still lets one connection carry several KiB per
+//     round trip: about 160 KB/s at 50 ms.
 //   - Request slots k = max(1, floor((M/2 - 2B) / (A + c))): the receive
 //     buffers and chunks of every outstanding kiosk plus the buckets stay in
-//     half the margin. At 2 Mbit that is 4 slots, at 20 Mbit 51; a line
-//     below about 700 kbit gets one slot and the bound only nearly holds.
+//     half the margin. At 2 Mbit that is 4 slots, at 20 Mbit 51. Below
+//     about 850 kbit not even one slot fits; such a line still gets one,
+//     and its bound holds only nearly.
 //     The other half covers live connections, which skip the queue (each
 //     adds 16 KiB + c at most: three fit at 2 Mbit), and the senders' own
 //     socket buffers.
@@ -157,8 +159,10 @@ func (b *Budgets) newLine(bps int64, now time.Time) *budgetLine {
 }
 
 // site returns a site's state, creating an uncapped one on first use so
-// that its bytes are measured too. b.mu must be held.
+// that its bytes are measured too.
 func (b *Budgets) site(name string) *budgetSite {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	s := b.sites[name]
 	if s == nil {
 		s = &budgetSite{name: name}
@@ -230,9 +234,7 @@ func (b *Budgets) Dial(ctx context.Context, d *net.Dialer, site, addr string) (n
 // in thumbnail mode. A TCP connection also gets the small receive buffer;
 // Dial sets it before connecting, which is better.
 func (b *Budgets) Conn(site string, c net.Conn) *PacedConn {
-	b.mu.Lock()
 	s := b.site(site)
-	b.mu.Unlock()
 	pc := &PacedConn{Conn: c, b: b, site: s, changed: make(chan struct{}, 1), closed: make(chan struct{})}
 	pc.setReadBuffer(b.opt.ReadBuffer)
 	return pc
@@ -250,9 +252,7 @@ func (b *Budgets) Acquire(ctx context.Context, site string, live bool) (release 
 	if live {
 		return func() {}, nil
 	}
-	b.mu.Lock()
 	s := b.site(site)
-	b.mu.Unlock()
 	var held []*slotQueue
 	releaseAll := func() {
 		for _, q := range held {

@@ -148,9 +148,7 @@ func TestBudgetWaitEndsWhenDebtIsPaid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newManualClock()
 			b := NewBudgets(tt.caps, BudgetOptions{Clock: clk})
-			b.mu.Lock()
 			s := b.site(tt.site)
-			b.mu.Unlock()
 			for range tt.reads {
 				b.charge(s, false, b.opt.ReadChunk)
 			}
@@ -252,9 +250,7 @@ func TestBudgetCapHolds(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	var conns []*simConn
 	for _, name := range []string{"west", "east", "north", "south"} {
-		b.mu.Lock()
 		s := b.site(name)
-		b.mu.Unlock()
 		for i := range 12 {
 			conns = append(conns, &simConn{site: s, live: i == 0 && name == "west"})
 		}
@@ -327,9 +323,7 @@ func TestBudgetLiveShare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newManualClock()
 			b := NewBudgets(config.Budgets{Sites: map[string]config.Bandwidth{"west": 2 * config.Mbit}}, BudgetOptions{Clock: clk})
-			b.mu.Lock()
 			s := b.site("west")
-			b.mu.Unlock()
 			var conns []*simConn
 			live := &simConn{site: s, live: true, demand: tt.liveDemand}
 			if tt.liveDemand >= 0 {
