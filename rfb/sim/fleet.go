@@ -124,6 +124,7 @@ type Fleet struct {
 	hospital  hospital
 	kiosks    []*Kiosk
 	byID      map[string]*Kiosk
+	changes   *changeFeed
 	sched     *scheduler
 	events    *eventLog
 	listeners []net.Listener
@@ -152,10 +153,11 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 			return nil, err
 		}
 	}
-	f := &Fleet{cfg: cfg, hospital: newHospital(cfg.Seed), byID: make(map[string]*Kiosk, cfg.Kiosks)}
+	f := &Fleet{cfg: cfg, hospital: newHospital(cfg.Seed), byID: make(map[string]*Kiosk, cfg.Kiosks), changes: &changeFeed{}}
 	for i, id := range f.hospital.identities(cfg.Seed, cfg.Kiosks) {
 		k := newKiosk(i, id, cfg.behaviour(i), f.hospital, cfg.Size, cfg.Seed, cfg.Start)
 		k.host = hosts[i].String()
+		k.watch.start(k.id, cfg.Size, f.changes)
 		f.kiosks = append(f.kiosks, k)
 		f.byID[k.id] = k
 	}
@@ -219,7 +221,8 @@ func (f *Fleet) serve(ctx context.Context, k *Kiosk, conn net.Conn) {
 	k.accepted.Add(1)
 	defer k.conns.Add(-1)
 	mc := newMeteredConn(conn, &k.sent, f.cfg.Latency)
-	err := rfb.Serve(ctx, mc, k.desk, rfb.ServerConfig{
+	cs := newClientStream(mc, &k.watch, f.cfg.Password != "", f.cfg.Logger)
+	err := rfb.Serve(ctx, cs, k.desk, rfb.ServerConfig{
 		Name:     k.name + " (" + k.id + ")",
 		Password: f.cfg.Password,
 		OnInput:  func(ev rfb.InputEvent) { k.input(inputOf(ev, f.sched.wallTime()), f.events) },

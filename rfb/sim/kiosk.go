@@ -34,6 +34,10 @@ type Kiosk struct {
 	sent     atomic.Int64
 	conns    atomic.Int64
 	accepted atomic.Int64
+
+	// watch infers when the kiosk's content changes leave in an update, for
+	// the benchmark's freshness (see changes.go).
+	watch updateWatch
 }
 
 // newKiosk builds kiosk index and draws its first screen at script time 0.
@@ -127,6 +131,7 @@ func (k *Kiosk) drawAll() {
 		k.scr.draw(newCanvas(b), &k.v)
 		return []image.Rectangle{b.Bounds()}
 	})
+	k.watch.drew(time.Now(), true)
 }
 
 // drawPart repaints one part of the page with f, which returns the area it
@@ -137,9 +142,14 @@ func (k *Kiosk) drawPart(f func(c canvas) image.Rectangle) {
 		k.s.stale = true
 		return
 	}
+	var changed image.Rectangle
 	k.desk.Draw(func(b *rfb.Buffer) []image.Rectangle {
-		return []image.Rectangle{f(newCanvas(b))}
+		changed = f(newCanvas(b))
+		return []image.Rectangle{changed}
 	})
+	// Only the clock repaints exactly the clock's area; a tick is not a
+	// change of content.
+	k.watch.drew(time.Now(), changed != k.scr.l.clock())
 }
 
 // selectButton highlights button i of the page (-1: none), repainting the

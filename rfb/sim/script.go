@@ -214,6 +214,8 @@ func (k *Kiosk) slideFrame(t time.Duration) {
 		k.scr.drawBody(c, &k.v)
 		return []image.Rectangle{strip}
 	})
+	// The first frame is when the page change shows; the others continue it.
+	k.watch.drew(time.Now(), s.frame == 1)
 	if s.frame < slideFrames {
 		s.slide = t + slideInterval
 		return
