@@ -22,7 +22,11 @@ type FleetOptions struct {
 	Thumbnail        *Profile      // default ThumbnailProfile
 	Live             *Profile      // default LiveProfile
 	Renditions       []thumbs.Rendition
-	// Dial opens the TCP connection to a kiosk; the bandwidth budgets wrap it.
+	// Budgets, if set, caps the bytes read per site and in total: kiosk
+	// connections are paced and thumbnail requests take turns (see Budgets).
+	Budgets *Budgets
+	// Dial opens the TCP connection to a kiosk; default net.Dialer, or the
+	// budgets' paced dial when Budgets is set.
 	Dial   func(ctx context.Context, t Target) (net.Conn, error)
 	Logger *slog.Logger
 	Seed   uint64 // for backoff jitter; 0 means time-based
@@ -87,12 +91,16 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		encoders:         &sync.Pool{New: func() any { return thumbs.NewEncoder() }},
 		publish:          func(t Target, frames []thumbs.Frame) { tiles.Put(t.ID, frames) },
 		dial:             o.Dial,
+		budgets:          o.Budgets,
 		log:              o.Logger,
 		rnd:              jitter(o.Seed),
 	}
 	if env.dial == nil {
 		d := &net.Dialer{KeepAlive: o.KeepAlive}
 		env.dial = func(ctx context.Context, t Target) (net.Conn, error) {
+			if o.Budgets != nil {
+				return o.Budgets.Dial(ctx, d, t.Site, t.Addr)
+			}
 			return d.DialContext(ctx, "tcp", t.Addr)
 		}
 	}

@@ -79,6 +79,7 @@ type sessionEnv struct {
 	encoders         *sync.Pool // of *thumbs.Encoder, shared by all sessions
 	publish          func(t Target, frames []thumbs.Frame)
 	dial             func(ctx context.Context, t Target) (net.Conn, error)
+	budgets          *Budgets // nil: no caps
 	log              *slog.Logger
 	rnd              func() float64
 }
@@ -265,19 +266,47 @@ func (s *Session) connectAndServe(ctx context.Context) (connected bool, err erro
 	s.status.Width, s.status.Height, s.status.Format = c.Width(), c.Height(), prof.Format.String()
 	s.mu.Unlock()
 	s.setState(StateOnline, "", fmt.Sprintf("RFB %s, %dx%d %q", c.Version(), c.Width(), c.Height(), c.Name()))
-	return true, s.serve(ctx, c)
+	pc, _ := conn.(*PacedConn)
+	return true, s.serve(ctx, c, pc)
 }
 
+// Request pacing constants. A probe is a 1x1 non-incremental request: the
+// server answers it at once, whatever changed.
+const (
+	// probeEvery spaces liveness probes of a connected kiosk; each gives a
+	// round-trip time and proves the server still answers.
+	probeEvery = 30 * time.Second
+	// answerTimeout is how long a probe or poke may go unanswered before the
+	// kiosk counts as hung and the session reconnects.
+	answerTimeout = 30 * time.Second
+	// idlePoke is how long an incremental request may wait on a screen that
+	// does not change before it is poked, when no budget asks for less.
+	idlePoke = 30 * time.Second
+)
+
+// reqKind is what the session is waiting for.
+type reqKind int
+
+const (
+	reqNone   reqKind = iota
+	reqUpdate         // an update request (incremental or not)
+	reqProbe          // a liveness probe, nothing else outstanding: its answer time is the RTT
+)
+
 // serve asks for updates and turns them into thumbnails. A reader goroutine
-// decodes; this goroutine decides when to request. At most one incremental
-// request is outstanding, so the pixel format can change between updates.
+// decodes; this goroutine decides when to request, one request at a time.
 //
-// RFB requests carry no identity, so when a viewer arrives while a request
-// waits on a static screen, the session asks for a 1x1 non-incremental update
-// (answered at once) and then waits until no update has arrived for a settle
-// period: a server may answer the two requests with one update or with two,
-// and only after the last one may the format change.
-func (s *Session) serve(ctx context.Context, c *rfb.Client) error {
+// RFB requests carry no identity and a pending one cannot be cancelled: an
+// incremental request on a screen that does not change waits forever. So
+// when the session needs nothing outstanding — to change the pixel format
+// for a viewer, or to free its site's request slot for another kiosk — it
+// pokes: a 1x1 non-incremental request, answered at once. A server may answer
+// the two requests with one update or with two, so after the answer the
+// session waits a settle period before it changes the format or frees the
+// slot. On a budgeted line a kiosk holds a slot only while it is asked for an
+// update: a quiet kiosk is poked after a few round trips, so that a few slots
+// serve a whole campus in turn.
+func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error {
 	updates := make(chan struct{}, 1)
 	var arrived atomic.Int64
 	readErr := make(chan error, 1)
@@ -296,11 +325,16 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client) error {
 		c.Close() // ends the reader if it is still reading
 		<-readErr
 	}()
+	slots := newSlotHolder(ctx, s.env.budgets, s.Target().Site)
+	defer slots.close()
 
 	mode := ModeThumbnail
 	incremental := false
-	outstanding := false
-	var sentAt, lastArrival, nextRequest time.Time
+	kind := reqNone
+	poked := false
+	releasing := false // the slot goes back at releaseAt
+	var sentAt, lastArrival, nextRequest, lastProbe, releaseAt time.Time
+	lastProbe = time.Now() // the handshake just proved the server answers
 	var seen int64
 	rtt := 50 * time.Millisecond
 	timer := time.NewTimer(0)
@@ -310,45 +344,94 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client) error {
 		if n := arrived.Load(); n != seen {
 			seen = n
 			lastArrival = now
-			if outstanding {
-				outstanding = false
-				rtt = (3*rtt + now.Sub(sentAt)) / 4
+			if kind == reqProbe {
+				rtt = now.Sub(sentAt)
+				s.setRTT(rtt)
 			}
+			if kind == reqUpdate {
+				// The update is read: the slot may go, after a settle period
+				// if a poke may yet bring a second answer.
+				releasing, releaseAt = true, now
+				if poked {
+					releaseAt = now.Add(s.settle(rtt))
+				}
+			}
+			kind, poked = reqNone, false
 		}
 		want := s.wantMode()
-		settle := max(4*rtt, 150*time.Millisecond)
+		settle := s.settle(rtt)
+		if releasing && kind == reqNone && !now.Before(releaseAt) {
+			slots.release()
+			releasing = false
+		}
 		switch {
-		case want != mode && outstanding:
-			// A static screen may never answer: make it answer now.
-			if err := c.Request(false, image.Rect(0, 0, 1, 1)); err != nil {
+		case kind != reqNone && (kind == reqProbe || poked) && now.Sub(sentAt) >= answerTimeout:
+			return fmt.Errorf("the kiosk stopped answering: no update %v after a request it must answer at once", answerTimeout)
+		case want != mode && kind == reqUpdate && !poked:
+			if err := c.Request(false, pokeArea); err != nil {
 				return err
 			}
-			outstanding = false // the answer to either request ends the wait; settle covers the other
-			lastArrival = now
-		case want != mode && now.Sub(lastArrival) >= settle:
-			if err := s.switchMode(c, want); err != nil {
+			poked, sentAt = true, now
+		case want != mode && kind == reqNone && now.Sub(lastArrival) >= settle:
+			slots.release()
+			releasing = false
+			if err := s.switchMode(c, pc, want); err != nil {
 				return err
 			}
 			mode, incremental, nextRequest = want, false, now
-		case want == mode && !outstanding && !now.Before(nextRequest):
+		case want != mode:
+			// wait for the answer or the settle period
+		case kind == reqUpdate && !poked && mode == ModeThumbnail && now.Sub(sentAt) >= s.quietPoke(rtt):
+			if err := c.Request(false, pokeArea); err != nil {
+				return err
+			}
+			poked, sentAt = true, now
+		case kind == reqNone && now.Sub(lastProbe) >= probeEvery && (s.env.budgets == nil || !slots.held()):
+			if err := c.Request(false, pokeArea); err != nil {
+				return err
+			}
+			kind, sentAt, lastProbe = reqProbe, now, now
+		case kind == reqNone && !now.Before(nextRequest) && !releasing:
+			if mode == ModeThumbnail && !slots.held() {
+				slots.want()
+				break
+			}
 			if err := c.Request(incremental, image.Rect(0, 0, c.Width(), c.Height())); err != nil {
 				return err
 			}
-			incremental, outstanding, sentAt = true, true, now
+			incremental, kind, sentAt = true, reqUpdate, now
 			nextRequest = now.Add(s.profile(mode).Interval)
 		}
-		// Sleep until something can change the decision.
-		wake := time.Hour
-		switch {
-		case want != mode && !outstanding:
-			wake = lastArrival.Add(settle).Sub(now)
-		case want == mode && !outstanding:
-			wake = nextRequest.Sub(now)
+
+		// Sleep until the next moment something may change the decision.
+		wake := now.Add(time.Hour)
+		at := func(t time.Time) {
+			if t.Before(wake) {
+				wake = t
+			}
 		}
-		timer.Reset(max(wake, time.Millisecond))
+		switch {
+		case kind == reqNone && want != mode:
+			at(lastArrival.Add(settle))
+		case kind == reqNone && slots.granted() != nil:
+			// waiting for a slot: the select below wakes on it
+		case kind == reqNone:
+			at(nextRequest)
+			at(lastProbe.Add(probeEvery))
+			if releasing {
+				at(releaseAt)
+			}
+		case kind == reqProbe || poked:
+			at(sentAt.Add(answerTimeout))
+		case mode == ModeThumbnail:
+			at(sentAt.Add(s.quietPoke(rtt)))
+		}
+		timer.Reset(max(time.Until(wake), time.Millisecond))
 		select {
 		case <-updates:
 		case <-s.nudge:
+		case rel := <-slots.granted():
+			slots.got(rel)
 		case <-timer.C:
 		case err := <-readErr:
 			readErr <- err // for the deferred wait
@@ -357,6 +440,30 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// pokeArea is what probes and pokes ask for: one pixel, answered at once.
+var pokeArea = image.Rect(0, 0, 1, 1)
+
+// settle is how long to wait after a poke's answer for a possible second
+// update before the pixel format changes or the request slot is freed.
+func (s *Session) settle(rtt time.Duration) time.Duration { return max(4*rtt, 150*time.Millisecond) }
+
+// quietPoke is how long an incremental request may wait for a change before
+// the session pokes: a few round trips on a budgeted line, so a quiet kiosk
+// gives its slot back; otherwise only to prove now and then that the kiosk
+// still answers.
+func (s *Session) quietPoke(rtt time.Duration) time.Duration {
+	if s.env.budgets == nil {
+		return idlePoke
+	}
+	return max(4*rtt, 150*time.Millisecond)
+}
+
+func (s *Session) setRTT(rtt time.Duration) {
+	s.mu.Lock()
+	s.status.RTT = rtt
+	s.mu.Unlock()
 }
 
 // readUpdates decodes server messages until an error, calling arrived after
@@ -395,8 +502,12 @@ func (s *Session) profile(m Mode) Profile {
 	return s.env.thumbProfile
 }
 
-func (s *Session) switchMode(c *rfb.Client, m Mode) error {
+func (s *Session) switchMode(c *rfb.Client, pc *PacedConn, m Mode) error {
 	prof := s.profile(m)
+	if pc != nil {
+		// Live bytes draw on the site's guaranteed live share.
+		pc.SetLive(m == ModeLive)
+	}
 	if err := c.SetPixelFormat(prof.Format); err != nil {
 		return err
 	}

@@ -94,6 +94,11 @@ func TestSessionsAgainstSyntheticKiosks(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 320 || img.Bounds().Dy() != 180 {
 		t.Fatalf("small tile: %v, %v", img.Bounds(), err)
 	}
+	// The very first picture already shows the kiosk's screen, not a blank
+	// frame from before its pixels arrived.
+	if tile.Seq != 1 || uniform(img) {
+		t.Errorf("first tile (seq %d) is a uniform picture", tile.Seq)
+	}
 	st := sess(0).Status()
 	if st.State != StateOnline || st.Width != 960 || st.BytesIn == 0 || st.Thumbnails == 0 {
 		t.Errorf("idle kiosk status %+v", st)
@@ -146,4 +151,26 @@ func TestSyncRepointsAndRemoves(t *testing.T) {
 	if _, ok := tiles.Get("K", ""); ok {
 		t.Fatal("a removed kiosk still has tiles")
 	}
+}
+
+// uniform reports whether every pixel of img has nearly the same colour.
+func uniform(img image.Image) bool {
+	b := img.Bounds()
+	r0, g0, b0, _ := img.At(b.Min.X, b.Min.Y).RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if absDiff(r, r0) > 0x1000 || absDiff(g, g0) > 0x1000 || absDiff(bl, b0) > 0x1000 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
