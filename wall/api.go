@@ -237,6 +237,15 @@ type Stats struct {
 	Kiosks            map[string]int `json:"kiosks"`
 	Sites             []SiteStats    `json:"sites"`
 	InventoryProblems []problemInfo  `json:"inventory_problems"`
+	// Budgets are the bandwidth caps and how close the lines come to
+	// them; absent when no cap is configured.
+	Budgets *BudgetReport `json:"budgets,omitempty"`
+}
+
+// BudgetReport is the budgets' part of GET /api/stats.
+type BudgetReport struct {
+	Total BudgetStats   `json:"total"`
+	Sites []BudgetStats `json:"sites"`
 }
 
 // stats serves GET /api/stats.
@@ -246,6 +255,9 @@ func (s *Server) stats(c echo.Context) error {
 		Time: fs.at.UTC(), WindowSeconds: rateWindow.Seconds(),
 		BytesIn: fs.bytes, BytesInBPS: fs.bps, Thumbnails: fs.thumbs, Viewers: fs.viewers,
 		Kiosks: stateCounts(fs.states), Sites: []SiteStats{}, InventoryProblems: s.problemInfos(),
+	}
+	if s.budgets != nil {
+		out.Budgets = &BudgetReport{Total: s.budgets.Total(), Sites: s.budgets.Stats()}
 	}
 	for _, name := range fs.siteList {
 		ss := fs.sites[name]

@@ -56,6 +56,7 @@ type Server struct {
 	live       *Live
 	audit      io.Closer // the control audit log, when kept in DataDir
 	meter      *meter
+	budgets    *Budgets // nil without caps
 	renditions []string // names, the first the default thumbnail size
 	echo       *echo.Echo
 
@@ -90,7 +91,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.Pages == nil {
 		o.Pages = static.FS()
 	}
-	s := &Server{log: o.Logger, dataDir: o.DataDir, tiles: NewTileStore()}
+	s := &Server{log: o.Logger, dataDir: o.DataDir, tiles: NewTileStore(), budgets: o.Fleet.Budgets}
 	var audit io.Writer
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {

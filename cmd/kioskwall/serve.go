@@ -74,19 +74,22 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		log.Warn("NO AUTHENTICATION: kioskwall listens beyond this machine and has no login; anyone who reaches "+ln.Addr().String()+" can watch and control every kiosk",
 			"listen", cfg.Listen)
 	}
-	if cfg.Budgets.Total > 0 || len(cfg.Budgets.Sites) > 0 {
-		log.Warn("budgets in the config file are not enforced by this version; kiosk traffic is paced by update requests only")
-	}
 	src := cfg.Sources()
 	if len(src.Files) == 0 && len(src.Tokens) == 0 {
 		log.Warn("no inventory: the wall stays empty; name kiosk files or token files in the config file, or give -tokens")
 	}
 
+	fleet := wall.FleetOptions{Renditions: renditionsOf(cfg.Thumbnails)}
+	if cfg.Budgets.Total > 0 || len(cfg.Budgets.Sites) > 0 {
+		// Without a cap, reads are not paced: a live view gets what the
+		// line gives.
+		fleet.Budgets = wall.NewBudgets(cfg.Budgets, wall.BudgetOptions{})
+	}
 	srv, err := wall.NewServer(wall.ServerOptions{
 		Listen:     cfg.Listen,
 		AllowHosts: allowHosts,
 		DataDir:    cfg.DataDir,
-		Fleet:      wall.FleetOptions{Renditions: renditionsOf(cfg.Thumbnails)},
+		Fleet:      fleet,
 		Logger:     log,
 	})
 	if err != nil {

@@ -141,7 +141,7 @@ func TestServeConfigFile(t *testing.T) {
 	if err := sf.WriteInventory(filepath.Join(dir, "kiosks.csv")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := "data_dir: data\ninventory:\n  files: [kiosks.csv]\n  reload: 100ms\n"
+	cfg := "data_dir: data\ninventory:\n  files: [kiosks.csv]\n  reload: 100ms\nbudgets:\n  total: 20Mbit\n"
 	if err := os.WriteFile(filepath.Join(dir, "kioskwall.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +150,16 @@ func TestServeConfigFile(t *testing.T) {
 		t.Errorf("URL %q, want the loopback address", r.url)
 	}
 	list := r.waitKiosks("every kiosk is online with a picture", allOnline(3))
+
+	// The budget is in force: the kiosks' bytes went through it.
+	var st wall.Stats
+	_, body := r.get("/api/stats")
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if b := st.Budgets; b == nil || b.Total.CapBPS != 20_000_000 || b.Total.BytesIn == 0 {
+		t.Errorf("stats budgets %+v; want the 20 Mbit total cap with the kiosks' bytes", b)
+	}
 
 	var seen strings.Builder
 	for _, path := range []string{"/api/kiosks", "/api/stats", "/healthz", "/metrics", "/api/kiosks/" + list[0].ID} {
@@ -207,6 +217,9 @@ func TestServeTokens(t *testing.T) {
 	_, body := r.get("/api/stats")
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
+	}
+	if st.Budgets != nil {
+		t.Errorf("stats show budgets %+v, but none is configured", st.Budgets)
 	}
 	if len(st.InventoryProblems) != 1 || !strings.Contains(string(body), fmt.Sprintf(`"file":%q,"line":4`, tokenFile)) {
 		t.Errorf("inventory_problems %s; want the broken line 4 of %s", body, tokenFile)
