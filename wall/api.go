@@ -30,6 +30,10 @@ type KioskInfo struct {
 	// LastUpdate is when the picture the wall shows last changed; null
 	// before the first picture.
 	LastUpdate *time.Time `json:"last_update"`
+	// Confirmed is when the kiosk last proved the picture current: an update
+	// or a probe answered. A picture unchanged for an hour on a kiosk that
+	// answered a second ago is fresh. Null before the first answer.
+	Confirmed  *time.Time `json:"confirmed"`
 	Thumbnails uint64     `json:"thumbnails"`
 	BytesIn    int64      `json:"bytes_in"`
 	Width      int        `json:"width"`
@@ -67,6 +71,10 @@ func (s *Server) kioskInfo(sess *Session) KioskInfo {
 	if !updated.IsZero() {
 		u := updated.UTC()
 		k.LastUpdate = &u
+	}
+	if !st.Confirmed.IsZero() {
+		c := st.Confirmed.UTC()
+		k.Confirmed = &c
 	}
 	if st.RTT > 0 {
 		ms := float64(st.RTT) / float64(time.Millisecond)

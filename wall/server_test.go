@@ -198,7 +198,7 @@ func TestAPIListsOnlineKiosks(t *testing.T) {
 		t.Fatalf("%d kiosks listed, want 4", len(raw))
 	}
 	for _, field := range []string{"id", "name", "site", "kind", "state", "reason", "message", "since", "last_update",
-		"thumbnails", "bytes_in", "width", "height", "viewers", "tile_seq", "tile_stale", "rtt_ms"} {
+		"thumbnails", "bytes_in", "width", "height", "viewers", "tile_seq", "tile_stale", "rtt_ms", "confirmed"} {
 		if _, ok := raw[0][field]; !ok {
 			t.Errorf("kiosk JSON has no %q field: %v", field, raw[0])
 		}

@@ -344,6 +344,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		if n := arrived.Load(); n != seen {
 			seen = n
 			lastArrival = now
+			s.confirm(now)
 			if kind == reqProbe {
 				rtt = now.Sub(sentAt)
 				s.setRTT(rtt)
@@ -458,6 +459,12 @@ func (s *Session) quietPoke(rtt time.Duration) time.Duration {
 		return idlePoke
 	}
 	return max(4*rtt, 150*time.Millisecond)
+}
+
+func (s *Session) confirm(t time.Time) {
+	s.mu.Lock()
+	s.status.Confirmed = t
+	s.mu.Unlock()
 }
 
 func (s *Session) setRTT(rtt time.Duration) {

@@ -100,7 +100,7 @@ func TestSessionsAgainstSyntheticKiosks(t *testing.T) {
 		t.Errorf("first tile (seq %d) is a uniform picture", tile.Seq)
 	}
 	st := sess(0).Status()
-	if st.State != StateOnline || st.Width != 960 || st.BytesIn == 0 || st.Thumbnails == 0 {
+	if st.State != StateOnline || st.Width != 960 || st.BytesIn == 0 || st.Thumbnails == 0 || st.Confirmed.IsZero() {
 		t.Errorf("idle kiosk status %+v", st)
 	}
 

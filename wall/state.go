@@ -37,6 +37,7 @@ type Status struct {
 	Since   time.Time   // last change of State
 
 	LastUpdate time.Time // last picture change (zero: none yet)
+	Confirmed  time.Time // last update or probe answer: the picture was current then
 	Thumbnails uint64    // pictures published
 	BytesIn    int64     // RFB bytes received from the kiosk, all connections
 	Width      int
