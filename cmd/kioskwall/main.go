@@ -24,6 +24,7 @@ func commands() map[string]command {
 		"check":    {"show what a kiosk's VNC server offers and what a frame costs", runCheck},
 		"serve":    {"serve the wall, the live view and the API for the kiosks of the inventory", runServe},
 		"demo":     {"run synthetic kiosks and the wall together, to see kioskwall at work", runDemo},
+		"bench":    {"measure bandwidth, freshness and server cost on a synthetic fleet behind capped lines", runBench},
 	}
 }
 

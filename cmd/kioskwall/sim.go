@@ -34,6 +34,7 @@ func simMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 	events := fs.String("events", "", "append every input event the kiosks receive to this file, one JSON object a line")
 	mix := fs.String("mix", sim.DefaultMix.String(), "behaviour weights, name=weight,…; names: idle, interactive, carousel, error-dialog, black, frozen, refusing, hanging-up")
 	latency := fs.Duration("latency", 0, "delay every write to a viewer by this much, like a leased line's round trip")
+	statsAddr := fs.String("stats-addr", "", "serve the kiosks' byte counts and content changes as JSON on this address, for kioskwall bench (e.g. 127.0.0.1:0)")
 	fs.Usage = func() {
 		fmt.Fprintln(errOut, "usage: kioskwall sim -kiosks N [flags]\n\nRuns synthetic kiosks (VNC servers) on loopback addresses until interrupted.\n\nflags:")
 		fs.PrintDefaults()
@@ -79,6 +80,13 @@ func simMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 		if err := f.WriteInventory(*inventory); err != nil {
 			return err
 		}
+	}
+	if *statsAddr != "" {
+		stop, err := serveSimStats(ctx, *statsAddr, f, out)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	printSummary(out, f, *password != "", *inventory, *events)
 	<-ctx.Done()
