@@ -29,7 +29,9 @@ func nextData(t *testing.T, c *Client) *Update {
 		if err != nil {
 			t.Fatalf("Next: %v", err)
 		}
-		if u, ok := m.(*Update); ok && !u.Resized {
+		// Skip updates that only resize or carry pseudo-rectangles
+		// (ExtendedDesktopSize answers every non-incremental request).
+		if u, ok := m.(*Update); ok && !u.Resized && len(u.Rects) > 0 {
 			return u
 		}
 	}

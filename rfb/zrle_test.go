@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"image"
 	"io"
+	"math"
 	"strings"
 	"testing"
 )
@@ -350,7 +351,13 @@ func decodeAllocs(t *testing.T, dec decoder, pf PixelFormat, r image.Rectangle, 
 	for range 5 {
 		next()
 	}
-	allocs := testing.AllocsPerRun(30, next)
+	// AllocsPerRun counts every goroutine's allocations, and goroutines of
+	// earlier tests may still be winding down: the least of three windows
+	// is the decoder's own figure.
+	allocs := math.Inf(1)
+	for range 3 {
+		allocs = min(allocs, testing.AllocsPerRun(10, next))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
