@@ -21,7 +21,7 @@ func TestBudgetedSessionsTakeTurns(t *testing.T) {
 	kiosks := startSim(t, "", behaviours...)
 	budgets := NewBudgets(config.Budgets{Sites: map[string]config.Bandwidth{"line": 3_000_000}}, BudgetOptions{})
 	tiles := NewTileStore()
-	var log syncBuffer
+	var log apiLogBuffer
 	thumb := ThumbnailProfile
 	thumb.Interval = 500 * time.Millisecond
 	fleet := NewFleet(tiles, FleetOptions{Thumbnail: &thumb, Budgets: budgets, Ramp: time.Millisecond,

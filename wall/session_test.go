@@ -7,7 +7,6 @@ import (
 	"image/jpeg"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,25 +29,7 @@ func startSim(t *testing.T, password string, behaviours ...sim.Behaviour) *sim.F
 	return f
 }
 
-// syncBuffer is a log sink sessions write to while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testFleet(t *testing.T, log *syncBuffer) (*Fleet, *TileStore) {
+func testFleet(t *testing.T, log *apiLogBuffer) (*Fleet, *TileStore) {
 	t.Helper()
 	tiles := NewTileStore()
 	thumb := ThumbnailProfile
@@ -78,7 +59,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestSessionsAgainstSyntheticKiosks(t *testing.T) {
 	const pw = "s3cret-kiosk"
 	kiosks := startSim(t, pw, sim.Idle, sim.Refusing, sim.Idle)
-	var log syncBuffer
+	var log apiLogBuffer
 	fleet, tiles := testFleet(t, &log)
 	ks := kiosks.Kiosks()
 	fleet.Sync([]Target{
@@ -130,7 +111,7 @@ func TestSessionsAgainstSyntheticKiosks(t *testing.T) {
 
 func TestSyncRepointsAndRemoves(t *testing.T) {
 	kiosks := startSim(t, "", sim.Idle, sim.Idle)
-	var log syncBuffer
+	var log apiLogBuffer
 	fleet, tiles := testFleet(t, &log)
 	a, b := kiosks.Kiosks()[0], kiosks.Kiosks()[1]
 	fleet.Sync([]Target{{ID: "K", Name: "first", Addr: a.Addr()}})
