@@ -41,6 +41,7 @@ func benchMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fs.StringVar(&cfg.WorkDir, "workdir", "", "folder for the inventory, the server's config and the logs (default a temporary one, removed afterwards)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary folder with the logs")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object instead of text")
+	jsonFile := fs.String("json-file", "", "also write the figures as JSON to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(errOut, "usage: kioskwall bench [-kiosks N] [-duration D] [-cap 20Mbit] [-viewers W] [-json]\n\n"+
 			"Runs synthetic kiosks and a server in processes of their own, watches the wall with W viewers, and\n"+
@@ -68,10 +69,19 @@ func benchMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if err != nil {
 		return err
 	}
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	js = append(js, '\n')
+	if *jsonFile != "" {
+		if err := os.WriteFile(*jsonFile, js, 0o644); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		_, err := out.Write(js)
+		return err
 	}
 	res.WriteText(out)
 	return nil

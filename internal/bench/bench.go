@@ -392,6 +392,19 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	if r.cfg.Viewers > 1 {
 		phase1 = r.cfg.Duration / 2
 	}
+	accepted := func() (int, error) {
+		var ks []SimKiosk
+		n := 0
+		err := getJSON(ctx, r.http, r.simURL+"kiosks", &ks)
+		for _, k := range ks {
+			n += k.Accepted
+		}
+		return n, err
+	}
+	acceptedBefore, err := accepted()
+	if err != nil {
+		return m, err
+	}
 	m.start = time.Now()
 	if m.atStart, err = usage(); err != nil {
 		return m, err
@@ -422,6 +435,11 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	if m.atEnd, err = usage(); err != nil {
 		return m, err
 	}
+	acceptedAfter, err := accepted()
+	if err != nil {
+		return m, err
+	}
+	res.KioskConnections = acceptedAfter - acceptedBefore
 	for _, v := range viewers {
 		frames, n, failed := v.counts()
 		if failed != nil {
@@ -463,8 +481,10 @@ type kioskState struct {
 	Thumbnails uint64 `json:"thumbnails"`
 }
 
-// warmup waits until every kiosk that speaks RFB is online with a tile, or
-// the limit passes (complete is then false and the run goes on).
+// warmup waits until every kiosk that speaks RFB has had a tile (the wall
+// has a picture of each), or the limit passes (complete is then false and
+// the run goes on). Whether kiosks stay online is the server's business
+// and part of what is measured.
 func (r *run) warmup(ctx context.Context, serverURL string) (complete bool, err error) {
 	serving := 0
 	for _, k := range r.kiosks {
@@ -478,20 +498,23 @@ func (r *run) warmup(ctx context.Context, serverURL string) (complete bool, err 
 		if err := getJSON(ctx, r.http, serverURL+"api/kiosks", &ks); err != nil {
 			return false, err
 		}
-		ready := 0
+		ready, online := 0, 0
 		for _, k := range ks {
-			if k.State == "online" && k.Thumbnails > 0 {
+			if k.Thumbnails > 0 {
 				ready++
+			}
+			if k.State == "online" {
+				online++
 			}
 		}
 		r.mu.Lock()
-		r.phase = fmt.Sprintf("warm-up: %d of %d kiosks online with a tile", ready, serving)
+		r.phase = fmt.Sprintf("warm-up: %d of %d kiosks have had a tile, %d online now", ready, serving, online)
 		r.mu.Unlock()
 		if ready >= serving {
 			return true, nil
 		}
 		if time.Now().After(deadline) {
-			r.say("warm-up incomplete after %v: %d of %d kiosks online with a tile; measuring anyway", r.cfg.WarmupLimit, ready, serving)
+			r.say("warm-up incomplete after %v: %d of %d kiosks have had a tile; measuring anyway", r.cfg.WarmupLimit, ready, serving)
 			return false, nil
 		}
 		if err := r.hold(ctx, 2*time.Second); err != nil {

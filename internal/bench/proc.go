@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -91,8 +92,10 @@ func (c *child) await(ctx context.Context, prefix string, limit time.Duration) (
 	}
 }
 
-// stop interrupts the process and waits for it to exit (killing it after
-// stopWait). It is safe to call more than once.
+// stop interrupts the process and waits for it to exit. One that is still
+// running after stopWait gets SIGQUIT, so that Go writes where every
+// goroutine hangs into its log, and is killed a little later. It is safe to
+// call more than once.
 func (c *child) stop() error {
 	select {
 	case <-c.done:
@@ -102,11 +105,17 @@ func (c *child) stop() error {
 	c.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-c.done:
+		return c.exitErr()
 	case <-time.After(stopWait):
+	}
+	c.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
 		c.cmd.Process.Kill()
 		<-c.done
 	}
-	return c.exitErr()
+	return fmt.Errorf("%s did not exit within %v of an interrupt; its goroutines are dumped at the end of %s", c.name, stopWait, c.log)
 }
 
 // exitErr is how the process ended: nil for a clean exit on an interrupt.

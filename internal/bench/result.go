@@ -29,6 +29,9 @@ type Result struct {
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	WarmupComplete  bool    `json:"warmup_complete"` // every kiosk had a tile before the measurement
 	MeasuredSeconds float64 `json:"measured_seconds"`
+	// KioskConnections is how many connections the kiosks accepted during
+	// the measurement: 0 for a server that holds its one session per kiosk.
+	KioskConnections int `json:"kiosk_connections"`
 
 	// RFB bytes over the measurement: read by the server, and written by
 	// the kiosks (counted at their sockets).
@@ -174,13 +177,14 @@ func (res *Result) WriteText(w io.Writer) {
 		res.Kiosks, res.Size, strings.Join(mix, ", "), res.Mix, res.LatencyMS, res.Seed)
 	p("  caps: %s total, %s per site (%d sites); %d viewers x %d tiles over %d visible kiosks",
 		bitRate(float64(res.CapBPS)/8), bitRate(float64(res.SiteCapBPS)/8), len(res.Sites), res.Viewers, res.TilesPerViewer, res.VisibleKiosks)
-	warm := "every kiosk had a tile"
+	warm := "every kiosk had had a tile"
 	if !res.WarmupComplete {
-		warm = "NOT every kiosk had a tile"
+		warm = "NOT every kiosk had had a tile"
 	}
 	p("  machine: %s", res.Machine)
 	p("  measured %.0f s after a %.0f s warm-up (%s); half with 1 viewer showing all visible tiles, half with all viewers",
 		res.MeasuredSeconds, res.WarmupSeconds, warm)
+	p("  the kiosks accepted %d new connections while measured (a server holding its sessions makes none)", res.KioskConnections)
 	p("")
 	p("RFB bytes      server read %s = %s per kiosk per minute; the kiosks sent %s (%+.1f%%)",
 		bitRate(res.BytesPerSec), byteSize(int64(res.BytesPerKioskPerMin)), bitRate(res.SimBytesPerSec), pctDiff(res.SimBytesPerSec, res.BytesPerSec))

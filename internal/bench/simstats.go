@@ -34,7 +34,8 @@ type SimKiosk struct {
 	Addr        string `json:"addr"`
 	Serves      bool   `json:"serves"` // it speaks RFB (refusing and hanging-up kiosks do not)
 	BytesSent   int64  `json:"bytes_sent"`
-	Connections int    `json:"connections"`
+	Connections int    `json:"connections"` // open now
+	Accepted    int    `json:"accepted"`    // since the fleet started
 }
 
 // SimChanges is GET /changes?from=N[&pending=1]: content changes (page
@@ -68,7 +69,7 @@ func ServeSimStats(ctx context.Context, ln net.Listener, f *sim.Fleet) error {
 		for _, k := range f.Kiosks() {
 			out = append(out, SimKiosk{
 				ID: k.ID(), Site: k.Site(), Behaviour: k.Behaviour().String(), Addr: k.Addr(),
-				Serves: k.Desktop() != nil, BytesSent: k.BytesSent(), Connections: k.Connections(),
+				Serves: k.Desktop() != nil, BytesSent: k.BytesSent(), Connections: k.Connections(), Accepted: k.Accepted(),
 			})
 		}
 		writeJSON(w, out)
