@@ -112,6 +112,11 @@ func (g *Guard) check(r *http.Request) string {
 	if r.Host == "" {
 		return "the request has no Host header; kioskwall needs it to refuse DNS-rebinding pages"
 	}
+	// Only host[:port] with a numeric port is a Host; the same parser
+	// browsers' origins go through must accept it.
+	if u, err := url.Parse("http://" + r.Host); err != nil || u.Host != r.Host || u.User != nil {
+		return fmt.Sprintf("the Host header %q is not a host name or address with an optional port", r.Host)
+	}
 	host, _, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		host = r.Host // no port
