@@ -117,8 +117,15 @@ func NewClient(ctx context.Context, conn net.Conn, cfg ClientConfig) (*Client, e
 	c := &Client{conn: cc, cfg: cfg}
 	c.rd = &countingReader{r: cc}
 	c.in = bufio.NewReaderSize(c.rd, cfg.ReadBufferSize)
-	// Cancelling ctx unblocks any read or write in progress by expiring the deadlines.
-	c.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	// Cancelling ctx unblocks any read or write in progress by expiring the
+	// deadlines. A deadline of ctx bounds only the handshake: once the
+	// session runs, a ctx that merely timed out leaves it alone.
+	var running atomic.Bool
+	c.stop = context.AfterFunc(ctx, func() {
+		if !running.Load() || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
@@ -129,6 +136,7 @@ func NewClient(ctx context.Context, conn net.Conn, cfg ClientConfig) (*Client, e
 		}
 		return nil, err
 	}
+	running.Store(true)
 	conn.SetDeadline(time.Time{})
 	c.cfg.Password = ""
 	if err := c.start(); err != nil {

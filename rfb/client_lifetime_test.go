@@ -81,3 +81,37 @@ func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
 }
+
+// TestHandshakeDeadlineBoundsOnlyTheHandshake: a context with a timeout,
+// as a caller bounds the handshake with, must not end the session when the
+// timeout passes later (a synthetic kiosk from rfb/sim serves it).
+func TestHandshakeDeadlineBoundsOnlyTheHandshake(t *testing.T) {
+	fctx, fcancel := context.WithCancel(context.Background())
+	defer fcancel()
+	fleet, err := sim.Start(fctx, sim.Config{Kiosks: 1, Behaviours: []sim.Behaviour{sim.Idle}, Seed: 1, Size: image.Pt(640, 400)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	hctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	c, err := rfb.Dial(hctx, fleet.Kiosks()[0].Addr(), rfb.ClientConfig{Framebuffer: &rfb.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	<-hctx.Done()
+	time.Sleep(50 * time.Millisecond)
+	if err := c.Request(false, image.Rect(0, 0, 640, 400)); err != nil {
+		t.Fatalf("request after the handshake's timeout passed: %v", err)
+	}
+	for {
+		m, err := c.Next()
+		if err != nil {
+			t.Fatalf("the session ended when the handshake's timeout passed: %v", err)
+		}
+		if u, ok := m.(*rfb.Update); ok && len(u.Rects) > 0 {
+			return
+		}
+	}
+}
