@@ -234,10 +234,11 @@ type watcher struct {
 	// pixels. A copy is only kept while its source holds, on the client,
 	// exactly what it held on the desktop when the copy happened.
 	copies  []copyOp
-	sending bool // an update is being encoded: its pixels may be newer than a copy's source
-	resized bool // size or format changed: the connection must resynchronise
-	palette bool // colour map changed
-	cursor  bool // cursor shape changed
+	sending bool    // an update is being encoded: its pixels may be newer than a copy's source
+	resized bool    // size or format changed: the connection must resynchronise
+	palette bool    // colour map changed
+	cursor  bool    // cursor shape changed
+	cutText *string // clipboard changed: the new text, not yet taken
 }
 
 // poke wakes the connection without ever blocking the drawing side.
@@ -271,4 +272,28 @@ func (w *watcher) copiesToDamage() {
 		w.damage.add(c.dst)
 	}
 	w.copies = w.copies[:0]
+}
+
+// SetCutText records new clipboard text of the desktop (a kiosk's
+// ServerCutText, in the live view) for every connection; each sends it if
+// its ServerConfig.SendCutText allows.
+func (d *Desktop) SetCutText(text string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for w := range d.watchers {
+		w.cutText = &text
+		w.poke()
+	}
+}
+
+// takeCutText returns clipboard text w has not taken yet.
+func (d *Desktop) takeCutText(w *watcher) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w.cutText == nil {
+		return "", false
+	}
+	t := *w.cutText
+	w.cutText = nil
+	return t, true
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -37,6 +38,10 @@ type ServerConfig struct {
 	WriteTimeout time.Duration
 	// BytesSent, if set, is increased by every byte written to the client.
 	BytesSent *atomic.Int64
+	// SendCutText decides, each time the desktop's clipboard changes
+	// (Desktop.SetCutText), whether this client is sent it. nil means never:
+	// a kiosk's clipboard may hold what a patient copied.
+	SendCutText func() bool
 }
 
 // InputKind says which client message an InputEvent carries.
@@ -230,6 +235,9 @@ func newServerConn(conn net.Conn, d *Desktop, cfg ServerConfig) (*serverConn, er
 // run handles client messages and desktop changes until the session ends.
 func (s *serverConn) run(ctx context.Context, msgs <-chan clientMessage) error {
 	for {
+		if err := s.sendCutText(); err != nil {
+			return err
+		}
 		if s.reqPending {
 			if err := s.update(); err != nil {
 				if ctx.Err() != nil {
@@ -268,4 +276,23 @@ func (s *serverConn) write(b []byte) error {
 		return fmt.Errorf("rfb: writing to client: %w", err)
 	}
 	return nil
+}
+
+// sendCutText sends the desktop's clipboard if it changed since this
+// connection last looked and the config lets this client have it.
+func (s *serverConn) sendCutText() error {
+	text, ok := s.d.takeCutText(s.w)
+	if !ok || s.cfg.SendCutText == nil || !s.cfg.SendCutText() {
+		return nil
+	}
+	b := make([]byte, 8, 8+len(text))
+	b[0] = 3 // ServerCutText
+	for _, r := range text {
+		if r > 0xff {
+			r = '?' // the classic protocol carries Latin-1
+		}
+		b = append(b, byte(r))
+	}
+	binary.BigEndian.PutUint32(b[4:], uint32(len(b)-8))
+	return s.write(b)
 }

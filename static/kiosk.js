@@ -121,6 +121,8 @@ function connect() {
   rfb.addEventListener("connect", onConnect);
   rfb.addEventListener("disconnect", onDisconnect);
   rfb.addEventListener("desktopname", (e) => { if (!kiosk) ui.name.textContent = e.detail.name; });
+  // The kiosk's clipboard: kioskwall sends it only while this page has control.
+  rfb.addEventListener("clipboard", (e) => { ui.clipText.value = e.detail.text; });
   render();
 }
 

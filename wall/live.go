@@ -222,6 +222,9 @@ func (l *Live) serveViewer(conn *wsConn, v *viewer, control string) {
 		OnInput:   v.input,
 		Logger:    log,
 		BytesSent: &sent,
+		// The kiosk's clipboard may hold what a patient copied: only the
+		// viewer in control sees it, as only it can change it.
+		SendCutText: v.hasControl,
 	})
 	attrs := []any{"bytes_sent", sent.Load(), "dropped_inputs", v.droppedInputs(), "watched", time.Since(v.since).Round(time.Second)}
 	if err != nil {

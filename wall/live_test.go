@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"image"
 	"io"
 	"net/http"
 	"net/url"
@@ -649,4 +650,47 @@ func TestLiveIgnoresEncodingsItDoesNotServe(t *testing.T) {
 		}
 	}
 	liveMatch(t, v, k)
+}
+
+// TestLiveKioskClipboardOnlyToController: text the kiosk puts on its
+// clipboard (a synthetic kiosk from rfb/sim sends ServerCutText) reaches the
+// viewer in control, and never a view-only one: it may hold what a patient
+// copied.
+func TestLiveKioskClipboardOnlyToController(t *testing.T) {
+	h := newLiveHarness(t, sim.Config{Kiosks: 1}, nil)
+	k := h.sim.Kiosks()[0]
+	h.waitOnline(k.ID())
+	controller := h.connectViewer(liveURL(k.ID(), url.Values{"control": {"1"}}))
+	watcher := h.connectViewer(liveURL(k.ID(), nil))
+	controller.update(t, false)
+	watcher.update(t, false)
+
+	k.Desktop().SetCutText("Patient 4711")
+	for {
+		m, err := controller.c.Next()
+		if err != nil {
+			t.Fatalf("waiting for the kiosk's clipboard: %v", err)
+		}
+		if ct, ok := m.(*rfb.CutText); ok {
+			if ct.Text != "Patient 4711" {
+				t.Errorf("controller got clipboard %q", ct.Text)
+			}
+			break
+		}
+	}
+	if err := watcher.c.Request(false, image.Rect(0, 0, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := watcher.c.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(*rfb.CutText); ok {
+			t.Fatal("a view-only viewer was sent the kiosk's clipboard")
+		}
+		if u, ok := m.(*rfb.Update); ok && len(u.Rects) > 0 {
+			break
+		}
+	}
 }

@@ -484,6 +484,13 @@ func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func()
 			}
 			return err
 		}
+		if ct, ok := msg.(*rfb.CutText); ok {
+			// The kiosk's clipboard goes to live viewers with control only.
+			if !ct.Truncated {
+				s.desktop.SetCutText(ct.Text)
+			}
+			continue
+		}
 		u, ok := msg.(*rfb.Update)
 		if !ok {
 			continue

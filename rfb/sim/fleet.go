@@ -227,6 +227,8 @@ func (f *Fleet) serve(ctx context.Context, k *Kiosk, conn net.Conn) {
 		Password: f.cfg.Password,
 		OnInput:  func(ev rfb.InputEvent) { k.input(inputOf(ev, f.sched.wallTime()), f.events) },
 		Logger:   f.cfg.Logger,
+		// A kiosk shares its clipboard with every viewer, as real VNC servers do.
+		SendCutText: func() bool { return true },
 	})
 	if err != nil {
 		f.cfg.Logger.Info("sim: session ended", "kiosk", k.id, "remote", conn.RemoteAddr(), "err", err)
