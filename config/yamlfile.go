@@ -19,7 +19,9 @@ func parseYAMLKiosks(fc *fileContext, data []byte) (ks []Kiosk, ps []Problem, ok
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlErrors(fc.path, err), false
 	}
-	if len(root.Content) == 0 {
+	// A file with nothing but a document marker ("---") is empty too; YAML
+	// places its null value on a line the file may not have.
+	if len(root.Content) == 0 || root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Tag == "!!null" {
 		return nil, []Problem{{fc.path, 0, "the file is empty; write a list of kiosks (or [] for none)"}}, false
 	}
 	list := root.Content[0]
