@@ -45,4 +45,12 @@ type Status struct {
 	Format     string // pixel format in use
 	Viewers    int    // live viewers now
 	RTT        time.Duration
+
+	// Watched: some wall page shows this kiosk's tile, so the scheduler
+	// asks it for updates first. MaxAge is how old its picture may get
+	// (since Confirmed) before it is Overdue: the budget did not allow
+	// keeping it, and pages show so.
+	Watched bool
+	MaxAge  time.Duration
+	Overdue bool
 }

@@ -40,6 +40,7 @@ func benchMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fs.StringVar(&cfg.SimAddr, "sim-addr", "127.0.200.1", "first kiosk's loopback address; kiosk i listens on that plus i, each on a free port")
 	fs.StringVar(&cfg.WorkDir, "workdir", "", "folder for the inventory, the server's config and the logs (default a temporary one, removed afterwards)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary folder with the logs")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "have the server write a CPU profile of its run to this file (go tool pprof)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object instead of text")
 	jsonFile := fs.String("json-file", "", "also write the figures as JSON to this file")
 	fs.Usage = func() {

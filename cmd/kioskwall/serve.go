@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"kioskwall/config"
@@ -33,6 +34,7 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	passwordFile := fs.String("password-file", "", "VNC password of every kiosk without one of its own: plain text or a vncpasswd file")
 	dataDir := fs.String("data-dir", "", "folder for the latest thumbnails and the control audit log (default "+config.DefaultDataDir+", or the config file's data_dir)")
 	fs.Var(&allowHosts, "allow-host", "a further host name the server is reached by, such as the name a reverse proxy passes on in Host; repeat for more")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof), as kioskwall bench -cpuprofile asks")
 	anywhere := fs.Bool("insecure-no-auth-listen-anywhere", false, "allow a non-loopback -listen address although kioskwall has no login: anyone who reaches it can watch and control every kiosk")
 	fs.Usage = func() {
 		fmt.Fprintln(errOut, "usage: kioskwall serve [-config FILE] [-listen ADDR] [-tokens FILE|DIR] [-password-file F] [-data-dir D]\n\nServes the wall of the kiosks in the inventory until interrupted. Flags override the config file.\n\nflags:")
@@ -66,6 +68,13 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 
 	log := slog.New(slog.NewTextHandler(errOut, nil))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (is another kioskwall or websockify running there? choose another -listen)", cfg.Listen, err)
@@ -163,4 +172,20 @@ func wallURL(a net.Addr) string {
 		}
 	}
 	return "http://" + strings.TrimSuffix(net.JoinHostPort(host, port), ":80") + "/"
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -69,6 +69,9 @@ type Config struct {
 	// folder, removed afterwards unless Keep.
 	WorkDir string
 	Keep    bool
+	// CPUProfile, when set, is where the server writes a CPU profile of
+	// its whole run (kioskwall serve -cpuprofile).
+	CPUProfile string
 	// Progress receives a line every ten seconds, and the phases.
 	Progress io.Writer
 }
@@ -206,7 +209,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.setPhase("starting the server")
-	if r.server, err = startChild(ctx, "the server (kioskwall serve)", r.cfg.Exe, []string{"serve", "-config", cfgPath}, filepath.Join(r.dir, "serve.log")); err != nil {
+	serveArgs := []string{"serve", "-config", cfgPath}
+	if r.cfg.CPUProfile != "" {
+		serveArgs = append(serveArgs, "-cpuprofile", r.cfg.CPUProfile)
+	}
+	if r.server, err = startChild(ctx, "the server (kioskwall serve)", r.cfg.Exe, serveArgs, filepath.Join(r.dir, "serve.log")); err != nil {
 		return nil, err
 	}
 	defer r.server.stop()
