@@ -42,6 +42,28 @@ type ServerConfig struct {
 	// (Desktop.SetCutText), whether this client is sent it. nil means never:
 	// a kiosk's clipboard may hold what a patient copied.
 	SendCutText func() bool
+	// OnUpdate is told of every update that answered a request with the
+	// desktop's content, once the update is written whole, from the
+	// goroutine running Serve (so it holds up this client's next update,
+	// nothing else). It lets a drawing side learn when a change left for
+	// this client. May be nil.
+	OnUpdate func(SentUpdate)
+}
+
+// SentUpdate describes one update that answered a FramebufferUpdateRequest.
+type SentUpdate struct {
+	// Composed is when the update took the desktop's changes, read under
+	// the desktop's lock: within Area the update shows every drawing that
+	// ended before it (and perhaps parts of later ones, which a later
+	// update sends again). A drawing side that reads the clock under the
+	// same lock (inside Desktop.Draw) gets times ordered as the lock
+	// ordered the drawing and the update.
+	Composed time.Time
+	// Area is the part of the desktop the update brought up to date as of
+	// Composed: what the client asked for, cropped to the desktop. It is
+	// empty when a change of the desktop's size or format cut the update
+	// short, as the next update then sends the whole screen again.
+	Area image.Rectangle
 }
 
 // InputKind says which client message an InputEvent carries.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"time"
 )
 
 // Bounds of what one update holds in memory per connection.
@@ -43,6 +44,8 @@ type updatePlan struct {
 	cursorShape *Cursor
 	copies      []copyOp
 	rects       []image.Rectangle
+	composed    time.Time       // when the data was taken (data only)
+	area        image.Rectangle // what the data brings up to date (data only)
 }
 
 // update sends whatever the outstanding request and the desktop's changes
@@ -70,7 +73,13 @@ func (s *serverConn) update() error {
 	if !p.data {
 		return nil
 	}
-	return s.writeDataUpdate(p)
+	if err := s.writeDataUpdate(p); err != nil {
+		return err
+	}
+	if s.cfg.OnUpdate != nil {
+		s.cfg.OnUpdate(SentUpdate{Composed: p.composed, Area: p.area})
+	}
+	return nil
 }
 
 // snapshot fills p from the connection's watcher and reports whether there
@@ -121,6 +130,7 @@ func (s *serverConn) snapshot(p *updatePlan) (bool, error) {
 		p.copies = append(p.copies, w.copies...)
 		w.copies = w.copies[:0]
 		p.rects = w.damage.take(p.rects, s.req)
+		p.composed, p.area = time.Now(), s.req
 		w.sending = true
 		s.reqPending, s.fullPending = false, false
 		s.req, s.full = image.Rectangle{}, image.Rectangle{}
@@ -234,6 +244,7 @@ func (s *serverConn) writeDataUpdate(p *updatePlan) error {
 		}
 		if !more {
 			s.stillOwed(p.rects[i:])
+			p.area = image.Rectangle{}
 			break
 		}
 	}

@@ -2,10 +2,10 @@ package sim
 
 import (
 	"image"
-	"log/slog"
-	"net"
 	"sync"
 	"time"
+
+	"kioskwall/rfb"
 )
 
 // The bandwidth benchmark measures freshness: from the moment a kiosk's
@@ -16,15 +16,14 @@ import (
 // (paced reads stretch a big update over seconds on a busy line), and its
 // tile, arriving after the change, does not show it.
 //
-// Only the kiosk's RFB server knows when it composes an update, and rfb.Serve
-// does not say. The kiosk infers it from what it sees: its own drawing and
-// the update requests coming in (clientStream). rfb.Serve composes an update
-// as soon as a request is outstanding and the desktop has changed since the
-// last one: at the request when a change waits, at the change when a request
-// waits. A non-incremental request is answered at once, but carries only the
-// area it asked for (a 1x1 liveness probe shows no change) unless it merges
-// with an incremental request already waiting. The inference is exact to the
-// scheduling of two goroutines, as long as a viewer asks for whole screens.
+// rfb.Serve tells the kiosk of every update it sends (ServerConfig.OnUpdate):
+// when the update took the desktop's changes and which area it brought up to
+// date. The kiosk notes each content change with the area it drew and the
+// time, read under the desktop's lock as the server reads its own, so that a
+// change drawn before an update took the changes has the earlier time and
+// one drawn after has the later. A change is composed by the first update to
+// any viewer that took the changes after it and covers its area: a 1x1
+// liveness probe carries no change drawn elsewhere.
 
 // Change is one change of a kiosk's content and when it left the kiosk.
 type Change struct {
@@ -32,7 +31,7 @@ type Change struct {
 	// At is when the kiosk drew it.
 	At time.Time
 	// Composed is when the kiosk first composed an update for a viewer that
-	// holds it (At itself when a request was waiting); zero while pending.
+	// holds it; zero while pending.
 	Composed time.Time
 }
 
@@ -95,140 +94,65 @@ func (f *Fleet) PendingChanges() []Change {
 	return out
 }
 
-// updateWatch is one kiosk's part of the inference: the connections it
-// serves and the content changes no update has carried yet.
+// updateWatch is one kiosk's record of the content changes no update has
+// carried yet.
 type updateWatch struct {
-	kiosk string
-	size  image.Point
-	feed  *changeFeed
+	mu      sync.Mutex // guards everything below
+	kiosk   string
+	feed    *changeFeed // nil until the fleet starts
+	pending []drawnChange
+}
 
-	mu      sync.Mutex // guards everything below and every stream's flags
-	streams map[*clientStream]struct{}
-	pending []time.Time
+// drawnChange is a content change no update has carried yet.
+type drawnChange struct {
+	at   time.Time
+	area image.Rectangle
 }
 
 // start makes the watch record changes from now on: the screen a kiosk
 // draws before its fleet starts is its first, not a change.
-func (w *updateWatch) start(kiosk string, size image.Point, feed *changeFeed) {
+func (w *updateWatch) start(kiosk string, feed *changeFeed) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.kiosk, w.size, w.feed = kiosk, size, feed
+	w.kiosk, w.feed = kiosk, feed
 }
 
-// drew records that the kiosk changed its desktop at at; content says the
-// change is one that counts (not a clock tick). Every change, clock ticks
-// included, lets a waiting request be answered.
-func (w *updateWatch) drew(at time.Time, content bool) {
+// drew records a change of content (not a clock tick) drawn into area. It
+// must be called from inside Desktop.Draw: the desktop's lock orders its
+// time with the times of the server's updates.
+func (w *updateWatch) drew(area image.Rectangle) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.feed == nil {
 		return
 	}
-	if content {
-		if len(w.pending) == maxPending {
-			w.pending = w.pending[1:]
+	if len(w.pending) == maxPending {
+		w.pending = w.pending[1:]
+	}
+	w.pending = append(w.pending, drawnChange{at: time.Now(), area: area})
+}
+
+// sent is the server's rfb.ServerConfig.OnUpdate: u carries every pending
+// change drawn before it took the desktop's changes, inside its area.
+func (w *updateWatch) sent(u rfb.SentUpdate) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	kept := w.pending[:0]
+	for _, c := range w.pending {
+		if c.at.Before(u.Composed) && c.area.In(u.Area) {
+			w.feed.add(Change{Kiosk: w.kiosk, At: c.at, Composed: u.Composed})
+			continue
 		}
-		w.pending = append(w.pending, at)
+		kept = append(kept, c)
 	}
-	for s := range w.streams {
-		if s.waiting {
-			s.waiting, s.dirty = false, false
-			w.composedLocked(at)
-		} else {
-			s.dirty = true
-		}
-	}
-}
-
-// requested records an update request that s's client sent at at.
-func (w *updateWatch) requested(s *clientStream, at time.Time, r updateRequest) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	whole := r.area.Intersect(image.Rectangle{Max: w.size}) == image.Rectangle{Max: w.size}
-	switch {
-	case !r.incremental && (whole || s.waiting):
-		s.waiting, s.dirty = false, false
-		w.composedLocked(at)
-	case !r.incremental:
-		// Answered at once with the area asked for; the changes elsewhere
-		// still wait for a request that covers them.
-	case s.dirty:
-		s.dirty = false
-		w.composedLocked(at)
-	default:
-		s.waiting = true
-	}
-}
-
-// composedLocked publishes every pending change as composed at at.
-func (w *updateWatch) composedLocked(at time.Time) {
-	for _, t := range w.pending {
-		w.feed.add(Change{Kiosk: w.kiosk, At: t, Composed: at})
-	}
-	w.pending = w.pending[:0]
-}
-
-func (w *updateWatch) attach(s *clientStream) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.streams == nil {
-		w.streams = map[*clientStream]struct{}{}
-	}
-	// A new connection is owed the whole screen by its first update.
-	s.dirty = true
-	w.streams[s] = struct{}{}
-}
-
-func (w *updateWatch) detach(s *clientStream) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.streams, s)
+	w.pending = kept
 }
 
 func (w *updateWatch) appendPending(out []Change) []Change {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, t := range w.pending {
-		out = append(out, Change{Kiosk: w.kiosk, At: t})
+	for _, c := range w.pending {
+		out = append(out, Change{Kiosk: w.kiosk, At: c.at})
 	}
 	return out
-}
-
-// clientStream is a kiosk's connection as the update inference sees it: it
-// passes every byte on unchanged and parses a copy of what the client sends.
-type clientStream struct {
-	net.Conn
-	w   *updateWatch
-	log *slog.Logger
-
-	parser  clientParser // owned by the one goroutine reading the connection
-	broken  bool
-	dirty   bool // guarded by w.mu: the desktop changed since the last update
-	waiting bool // guarded by w.mu: a request waits for a change
-
-	closeOnce sync.Once
-}
-
-func newClientStream(c net.Conn, w *updateWatch, password bool, log *slog.Logger) *clientStream {
-	s := &clientStream{Conn: c, w: w, log: log, parser: clientParser{password: password}}
-	w.attach(s)
-	return s
-}
-
-func (s *clientStream) Read(p []byte) (int, error) {
-	n, err := s.Conn.Read(p)
-	if n > 0 && !s.broken {
-		at := time.Now()
-		if perr := s.parser.feed(p[:n], func(r updateRequest) { s.w.requested(s, at, r) }); perr != nil {
-			s.broken = true
-			s.w.detach(s)
-			s.log.Warn("sim: cannot follow the client's messages; its updates are no longer inferred", "kiosk", s.w.kiosk, "err", perr)
-		}
-	}
-	return n, err
-}
-
-func (s *clientStream) Close() error {
-	s.closeOnce.Do(func() { s.w.detach(s) })
-	return s.Conn.Close()
 }

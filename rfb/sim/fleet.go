@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	for i, id := range f.hospital.identities(cfg.Seed, cfg.Kiosks) {
 		k := newKiosk(i, id, cfg.behaviour(i), f.hospital, cfg.Size, cfg.Seed, cfg.Start)
 		k.host = hosts[i].String()
-		k.watch.start(k.id, cfg.Size, f.changes)
+		k.watch.start(k.id, f.changes)
 		f.kiosks = append(f.kiosks, k)
 		f.byID[k.id] = k
 	}
@@ -221,14 +221,14 @@ func (f *Fleet) serve(ctx context.Context, k *Kiosk, conn net.Conn) {
 	k.accepted.Add(1)
 	defer k.conns.Add(-1)
 	mc := newMeteredConn(conn, &k.sent, f.cfg.Latency)
-	cs := newClientStream(mc, &k.watch, f.cfg.Password != "", f.cfg.Logger)
-	err := rfb.Serve(ctx, cs, k.desk, rfb.ServerConfig{
+	err := rfb.Serve(ctx, mc, k.desk, rfb.ServerConfig{
 		Name:     k.name + " (" + k.id + ")",
 		Password: f.cfg.Password,
 		OnInput:  func(ev rfb.InputEvent) { k.input(inputOf(ev, f.sched.wallTime()), f.events) },
 		Logger:   f.cfg.Logger,
 		// A kiosk shares its clipboard with every viewer, as real VNC servers do.
 		SendCutText: func() bool { return true },
+		OnUpdate:    k.watch.sent,
 	})
 	if err != nil {
 		f.cfg.Logger.Info("sim: session ended", "kiosk", k.id, "remote", conn.RemoteAddr(), "err", err)

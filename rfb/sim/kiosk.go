@@ -35,7 +35,7 @@ type Kiosk struct {
 	conns    atomic.Int64
 	accepted atomic.Int64
 
-	// watch infers when the kiosk's content changes leave in an update, for
+	// watch learns when the kiosk's content changes leave in an update, for
 	// the benchmark's freshness (see changes.go).
 	watch updateWatch
 }
@@ -129,9 +129,9 @@ func (k *Kiosk) reacts() bool { return k.behaviour != Frozen && k.behaviour != B
 func (k *Kiosk) drawAll() {
 	k.desk.Draw(func(b *rfb.Buffer) []image.Rectangle {
 		k.scr.draw(newCanvas(b), &k.v)
+		k.watch.drew(b.Bounds())
 		return []image.Rectangle{b.Bounds()}
 	})
-	k.watch.drew(time.Now(), true)
 }
 
 // drawPart repaints one part of the page with f, which returns the area it
@@ -142,14 +142,15 @@ func (k *Kiosk) drawPart(f func(c canvas) image.Rectangle) {
 		k.s.stale = true
 		return
 	}
-	var changed image.Rectangle
 	k.desk.Draw(func(b *rfb.Buffer) []image.Rectangle {
-		changed = f(newCanvas(b))
+		changed := f(newCanvas(b))
+		// Only the clock repaints exactly the clock's area; a tick is not a
+		// change of content.
+		if changed != k.scr.l.clock() {
+			k.watch.drew(changed)
+		}
 		return []image.Rectangle{changed}
 	})
-	// Only the clock repaints exactly the clock's area; a tick is not a
-	// change of content.
-	k.watch.drew(time.Now(), changed != k.scr.l.clock())
 }
 
 // selectButton highlights button i of the page (-1: none), repainting the

@@ -212,10 +212,13 @@ func (k *Kiosk) slideFrame(t time.Duration) {
 		c := newCanvas(b)
 		c.clip, c.off = strip, image.Pt(w-after, 0)
 		k.scr.drawBody(c, &k.v)
+		// The first frame is when the page change shows; the others
+		// continue it.
+		if s.frame == 1 {
+			k.watch.drew(body)
+		}
 		return []image.Rectangle{strip}
 	})
-	// The first frame is when the page change shows; the others continue it.
-	k.watch.drew(time.Now(), s.frame == 1)
 	if s.frame < slideFrames {
 		s.slide = t + slideInterval
 		return

@@ -1,0 +1,117 @@
+package rfb
+
+import (
+	"image"
+	"net"
+	"testing"
+	"time"
+)
+
+// serveHooked serves d over a pipe to a rawClient that has done a 3.8
+// handshake and sent SetEncodings; every SentUpdate goes to the channel,
+// and the channel's other value is Serve's result.
+func serveHooked(t *testing.T, d *Desktop, encs ...Encoding) (*rawClient, <-chan SentUpdate, <-chan error) {
+	t.Helper()
+	sent := make(chan SentUpdate, 64)
+	server, client := net.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(t.Context(), server, d, ServerConfig{OnUpdate: func(u SentUpdate) { sent <- u }})
+	}()
+	c := newRawClient(t, client)
+	c.handshake38None()
+	c.setEncodings(encs...)
+	return c, sent, done
+}
+
+// nextSent waits for the hook's next report.
+func nextSent(t *testing.T, sent <-chan SentUpdate) SentUpdate {
+	t.Helper()
+	select {
+	case u := <-sent:
+		return u
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnUpdate not called within 10 s of an update the client received")
+		return SentUpdate{}
+	}
+}
+
+// endSession closes the client, waits for Serve to return (so every hook
+// call has happened) and checks the hook reported nothing more.
+func endSession(t *testing.T, c *rawClient, sent <-chan SentUpdate, done <-chan error) {
+	t.Helper()
+	c.conn.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the client left")
+	}
+	if n := len(sent); n != 0 {
+		t.Errorf("OnUpdate called %d more times than updates were sent: %v", n, <-sent)
+	}
+}
+
+// OnUpdate fires once for each update that answers a request, never for a
+// request still waiting for a change, with a time not before the request
+// (nor before the change it waited for) and the area the client asked for,
+// cropped to the desktop.
+func TestOnUpdate(t *testing.T) {
+	const w, h = 64, 48
+	d := newSceneDesktop(w, h, Format32, 1)
+	c, sent, done := serveHooked(t, d, EncRaw)
+	whole := image.Rect(0, 0, w, h)
+	for _, step := range []struct {
+		name        string
+		incremental bool
+		area        image.Rectangle
+		draw        image.Rectangle // drawn after the request; empty: nothing
+		want        image.Rectangle
+	}{
+		{"first, whole screen", false, whole, image.Rectangle{}, whole},
+		{"incremental, waits for a change", true, whole, image.Rect(5, 6, 20, 30), whole},
+		{"1x1 probe", false, image.Rect(0, 0, 1, 1), image.Rectangle{}, image.Rect(0, 0, 1, 1)},
+		{"past the edge, waits for a change", true, image.Rect(10, 10, 200, 200), image.Rect(12, 12, 14, 14), image.Rect(10, 10, w, h)},
+		{"non-incremental again", false, image.Rect(8, 4, 24, 20), image.Rectangle{}, image.Rect(8, 4, 24, 20)},
+	} {
+		notBefore := time.Now()
+		c.request(step.incremental, step.area)
+		if !step.draw.Empty() {
+			notBefore = time.Now()
+			fillDesktop(d, step.draw, [3]uint8{0xff, 0x40, 0})
+		}
+		c.readUpdate(4)
+		u := nextSent(t, sent)
+		if u.Composed.Before(notBefore) {
+			t.Errorf("%s: composed %v before the request or change at %v", step.name, u.Composed, notBefore)
+		}
+		if u.Area != step.want {
+			t.Errorf("%s: area %v, want %v", step.name, u.Area, step.want)
+		}
+	}
+	endSession(t, c, sent, done)
+}
+
+// An update cut short by a resize brought nothing up to date for sure: the
+// hook still fires once, with an empty area.
+func TestOnUpdateCutShort(t *testing.T) {
+	const w, h = 512, 512 // four bands of 128 rows
+	d := newSceneDesktop(w, h, Format32, 2)
+	c, sent, done := serveHooked(t, d, EncRaw, EncLastRect)
+	c.request(false, image.Rect(0, 0, w, h))
+	// The pipe holds the server in writing the first band until the client
+	// has read it all, so a resize now falls between the first and second.
+	if _, err := c.in.Peek(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetFormat(w/2, h/2, Format32); err != nil {
+		t.Fatal(err)
+	}
+	rects, _ := c.readUpdate(4)
+	if got := rawRects(rects); len(got) != 1 || got[0] != image.Rect(0, 0, w, bandRows(w)) {
+		t.Fatalf("cut-short update sent %v, want the first band only", got)
+	}
+	if u := nextSent(t, sent); !u.Area.Empty() {
+		t.Errorf("area %v after a resize cut the update short, want empty", u.Area)
+	}
+	endSession(t, c, sent, done)
+}
