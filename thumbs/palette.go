@@ -32,10 +32,22 @@ func (p *palette) update(src *rfb.Buffer) {
 	}
 }
 
-func (p *palette) rgb(pf rfb.PixelFormat, b []byte) (r, g, bl uint8) {
-	if p.valid {
-		c := &p.table[b[0]]
-		return c[0], c[1], c[2]
+// sumRow adds one row of 8 bpp pixels to the column sums of acc (r, g, b
+// per column); column i covers source columns [xs[i], xs[i+1]), and row
+// starts at column xs[0].
+func (p *palette) sumRow(acc []uint32, row []byte, xs []int) {
+	x0 := xs[0]
+	for i := 0; i+1 < len(xs); i++ {
+		var r, g, b uint32
+		for _, v := range row[xs[i]-x0 : xs[i+1]-x0] {
+			c := &p.table[v]
+			r += uint32(c[0])
+			g += uint32(c[1])
+			b += uint32(c[2])
+		}
+		a := acc[3*i : 3*i+3 : 3*i+3]
+		a[0] += r
+		a[1] += g
+		a[2] += b
 	}
-	return pf.RGB(pf.Pixel(b))
 }

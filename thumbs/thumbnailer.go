@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
-
-	"golang.org/x/image/draw"
+	"slices"
+	"time"
 
 	"kioskwall/rfb"
 )
@@ -19,19 +19,39 @@ type Frame struct {
 	JPEG          []byte
 }
 
-// Thumbnailer keeps the downscaled picture of one kiosk. It is not safe for
-// concurrent use: one kiosk session owns it.
+// Thumbnailer keeps the downscaled pictures of one kiosk, one per rendition.
+// It is not safe for concurrent use: its owner serialises the calls.
 type Thumbnailer struct {
-	renditions []Rendition
-	largest    Rendition
-	srcW       int
-	srcH       int
-	master     *image.RGBA
-	dirty      image.Rectangle // master pixels changed since the last Encode
-	seq        uint64
+	pics   []*picture // in the order of the renditions given to New
+	srcW   int
+	srcH   int
+	seq    uint64
+	lut    palette
+	ticker tickerWatch
+	acc    []uint32 // per picture column: r, g, b sums of one row band
+	now    func() time.Time
+}
 
-	acc []uint32 // per master column: r, g, b sums and pixel counts of one row band
-	lut palette
+// picture is one rendition's downscaled screen. Pixel m of a row covers the
+// source columns [xs[m], xs[m+1]), and rows likewise: a box filter, so
+// text stays legible and noise does not alias.
+type picture struct {
+	Rendition
+	img   *image.RGBA
+	xs    []int
+	ys    []int
+	dirty image.Rectangle // pixels changed since this rendition was last encoded
+}
+
+// Change is what one Apply saw.
+type Change struct {
+	// Minor: every changed rectangle lay in a ticker area, a small part of
+	// the screen that keeps changing on its own like a clock (see
+	// tickerWatch). Nothing a person did shows in a minor change, so its
+	// owner may encode it later.
+	Minor bool
+	// Changed: some thumbnail pixel differs from before.
+	Changed bool
 }
 
 // New returns a Thumbnailer for the given renditions (DefaultRenditions when
@@ -40,11 +60,9 @@ func New(renditions ...Rendition) *Thumbnailer {
 	if len(renditions) == 0 {
 		renditions = DefaultRenditions
 	}
-	t := &Thumbnailer{renditions: renditions, largest: renditions[0]}
+	t := &Thumbnailer{now: time.Now}
 	for _, r := range renditions {
-		if r.Width > t.largest.Width {
-			t.largest = r
-		}
+		t.pics = append(t.pics, &picture{Rendition: r})
 	}
 	return t
 }
@@ -52,81 +70,140 @@ func New(renditions ...Rendition) *Thumbnailer {
 // Seq is the sequence number of the latest picture (0 before the first).
 func (t *Thumbnailer) Seq() uint64 { return t.seq }
 
-// Changed reports whether the picture changed since the last Encode.
-func (t *Thumbnailer) Changed() bool { return !t.dirty.Empty() }
-
-// Master is the downscaled picture itself, at the largest rendition's size.
-func (t *Thumbnailer) Master() *image.RGBA { return t.master }
-
-// Apply downscales the changed rectangles of src into the master picture. The
-// caller holds whatever lock guards src. Rectangles outside src are clipped.
-func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) {
-	if src.Width == 0 || src.Height == 0 {
-		return
+// Changed reports whether any of the named renditions (all when none are
+// named) changed since it was last encoded.
+func (t *Thumbnailer) Changed(names ...string) bool {
+	for _, p := range t.pics {
+		if !p.dirty.Empty() && wanted(p.Name, names) {
+			return true
+		}
 	}
-	if t.master == nil || src.Width != t.srcW || src.Height != t.srcH {
-		t.srcW, t.srcH = src.Width, src.Height
-		w, h := t.largest.fit(src.Width, src.Height)
-		t.master = image.NewRGBA(image.Rect(0, 0, w, h))
-		changed = []image.Rectangle{src.Bounds()}
-	}
-	t.lut.update(src)
-	for _, r := range changed {
-		t.downscale(src, r.Intersect(src.Bounds()))
-	}
+	return false
 }
 
-// downscale recomputes the master pixels whose source footprint meets r, each
-// as the average of its footprint (a box filter: text stays legible, noise
-// does not alias).
-func (t *Thumbnailer) downscale(src *rfb.Buffer, r image.Rectangle) {
-	if r.Empty() {
-		return
+func wanted(name string, names []string) bool {
+	return len(names) == 0 || slices.Contains(names, name)
+}
+
+// Master is the picture of the largest rendition.
+func (t *Thumbnailer) Master() *image.RGBA {
+	var best *picture
+	for _, p := range t.pics {
+		if best == nil || p.Width > best.Width {
+			best = p
+		}
 	}
-	mw, mh := t.master.Rect.Dx(), t.master.Rect.Dy()
-	// Master pixel m covers source [m*src/mw, (m+1)*src/mw).
+	return best.img
+}
+
+// Apply downscales the changed rectangles of src into every rendition's
+// picture. The caller holds whatever lock guards src. Rectangles outside src
+// are clipped.
+func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
+	if src.Width == 0 || src.Height == 0 {
+		return Change{}
+	}
+	screen := src.Bounds()
+	if t.pics[0].img == nil || src.Width != t.srcW || src.Height != t.srcH {
+		t.srcW, t.srcH = src.Width, src.Height
+		for _, p := range t.pics {
+			p.resize(src.Width, src.Height)
+		}
+		t.ticker = tickerWatch{}
+		changed = []image.Rectangle{screen}
+		ch := t.Apply(src, changed)
+		ch.Changed = true // a new size is a new picture, even of the same colour
+		return ch
+	}
+	ch := Change{Minor: t.ticker.observe(changed, screen, t.now())}
+	t.lut.update(src)
+	for _, r := range changed {
+		r = r.Intersect(screen)
+		if r.Empty() {
+			continue
+		}
+		for _, p := range t.pics {
+			if t.downscale(p, src, r) {
+				ch.Changed = true
+			}
+		}
+	}
+	return ch
+}
+
+func (p *picture) resize(srcW, srcH int) {
+	w, h := p.fit(srcW, srcH)
+	p.img = image.NewRGBA(image.Rect(0, 0, w, h))
+	p.xs, p.ys = spans(p.xs, w, srcW), spans(p.ys, h, srcH)
+	p.dirty = p.img.Rect
+}
+
+// spans returns where each of n cells over src units starts, and src at the
+// end. fit never scales up, so every cell is at least one unit wide.
+func spans(s []int, n, src int) []int {
+	s = s[:0]
+	for m := 0; m <= n; m++ {
+		s = append(s, m*src/n)
+	}
+	return s
+}
+
+// downscale recomputes the pixels of p whose source footprint meets r and
+// reports whether any of them changed.
+func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) bool {
+	mw, mh := p.img.Rect.Dx(), p.img.Rect.Dy()
 	mx0, mx1 := r.Min.X*mw/t.srcW, ceilDiv(r.Max.X*mw, t.srcW)
 	my0, my1 := r.Min.Y*mh/t.srcH, ceilDiv(r.Max.Y*mh, t.srcH)
-	sx0, sx1 := mx0*t.srcW/mw, mx1*t.srcW/mw
-	t.acc = grow32(t.acc, 4*(mx1-mx0))
+	n := mx1 - mx0
+	t.acc = grow32(t.acc, 3*n)
+	xs := p.xs[mx0 : mx1+1]
+	sx0, sx1 := xs[0], xs[n]
 	bpp := src.Format.BytesPerPixel()
 	changed := false
 	for my := my0; my < my1; my++ {
 		clear(t.acc)
-		sy0, sy1 := my*t.srcH/mh, max((my+1)*t.srcH/mh, my*t.srcH/mh+1)
+		sy0, sy1 := p.ys[my], p.ys[my+1]
 		for sy := sy0; sy < sy1; sy++ {
 			row := src.Pix[sy*src.Stride+sx0*bpp : sy*src.Stride+sx1*bpp]
-			mx, next := mx0, (mx0+1)*t.srcW/mw
-			a := t.acc
-			for sx := sx0; sx < sx1; sx++ {
-				for sx >= next && mx < mx1-1 {
-					mx++
-					next = (mx + 1) * t.srcW / mw
-					a = a[4:]
-				}
-				cr, cg, cb := t.lut.rgb(src.Format, row[(sx-sx0)*bpp:])
-				a[0] += uint32(cr)
-				a[1] += uint32(cg)
-				a[2] += uint32(cb)
-				a[3]++
+			if t.lut.valid {
+				t.lut.sumRow(t.acc, row, xs)
+			} else {
+				sumRowFormat(t.acc, row, xs, src.Format)
 			}
 		}
-		o := t.master.PixOffset(mx0, my)
-		for i := 0; i < mx1-mx0; i++ {
-			n := t.acc[4*i+3]
-			if n == 0 {
-				continue
-			}
-			p := t.master.Pix[o+4*i : o+4*i+4 : o+4*i+4]
-			nr, ng, nb := uint8((t.acc[4*i]+n/2)/n), uint8((t.acc[4*i+1]+n/2)/n), uint8((t.acc[4*i+2]+n/2)/n)
-			if p[0] != nr || p[1] != ng || p[2] != nb || p[3] != 0xff {
-				p[0], p[1], p[2], p[3] = nr, ng, nb, 0xff
+		o := p.img.PixOffset(mx0, my)
+		pix := p.img.Pix[o : o+4*n]
+		rows := uint32(sy1 - sy0)
+		for i := range n {
+			cnt := uint32(xs[i+1]-xs[i]) * rows
+			a := t.acc[3*i : 3*i+3 : 3*i+3]
+			px := pix[4*i : 4*i+4 : 4*i+4]
+			nr, ng, nb := uint8((a[0]+cnt/2)/cnt), uint8((a[1]+cnt/2)/cnt), uint8((a[2]+cnt/2)/cnt)
+			if px[0] != nr || px[1] != ng || px[2] != nb || px[3] != 0xff {
+				px[0], px[1], px[2], px[3] = nr, ng, nb, 0xff
 				changed = true
 			}
 		}
 	}
 	if changed {
-		t.dirty = t.dirty.Union(image.Rect(mx0, my0, mx1, my1))
+		p.dirty = p.dirty.Union(image.Rect(mx0, my0, mx1, my1))
+	}
+	return changed
+}
+
+// sumRowFormat adds one source row to the column sums of acc, converting
+// every pixel through its format: the path of 16 and 32 bpp screens.
+func sumRowFormat(acc []uint32, row []byte, xs []int, pf rfb.PixelFormat) {
+	bpp := pf.BytesPerPixel()
+	x0 := xs[0]
+	for i := 0; i+1 < len(xs); i++ {
+		a := acc[3*i : 3*i+3 : 3*i+3]
+		for sx := xs[i]; sx < xs[i+1]; sx++ {
+			r, g, b := pf.RGB(pf.Pixel(row[(sx-x0)*bpp:]))
+			a[0] += uint32(r)
+			a[1] += uint32(g)
+			a[2] += uint32(b)
+		}
 	}
 }
 
@@ -140,48 +217,35 @@ func grow32(b []uint32, n int) []uint32 {
 }
 
 // Encoder holds the scratch memory for encoding: one per encoding worker,
-// shared by every kiosk that worker serves, so a thousand kiosks do not each
-// keep a scaled copy per rendition.
+// shared by every kiosk that worker serves.
 type Encoder struct {
-	scaled map[image.Point]*image.RGBA
-	buf    bytes.Buffer
+	buf bytes.Buffer
 }
 
 // NewEncoder returns an Encoder.
-func NewEncoder() *Encoder { return &Encoder{scaled: map[image.Point]*image.RGBA{}} }
+func NewEncoder() *Encoder { return &Encoder{} }
 
-// Encode returns a Frame per rendition if the picture changed since the last
-// call, and nil otherwise.
-func (t *Thumbnailer) Encode(e *Encoder) ([]Frame, error) {
-	if t.dirty.Empty() {
+// Encode returns a Frame for each of the named renditions (all when none are
+// named) that changed since it was last encoded, and nil when none did.
+// Renditions not named keep their changes for a later call, so a rendition
+// nobody looks at costs no JPEG.
+func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
+	if !t.Changed(names...) {
 		return nil, nil
 	}
 	t.seq++
-	frames := make([]Frame, 0, len(t.renditions))
-	for _, r := range t.renditions {
-		w, h := r.fit(t.srcW, t.srcH)
-		img := t.master
-		if w != t.master.Rect.Dx() || h != t.master.Rect.Dy() {
-			img = e.scratch(w, h)
-			draw.ApproxBiLinear.Scale(img, img.Rect, t.master, t.master.Rect, draw.Src, nil)
+	var frames []Frame
+	for _, p := range t.pics {
+		if p.dirty.Empty() || !wanted(p.Name, names) {
+			continue
 		}
 		e.buf.Reset()
-		if err := jpeg.Encode(&e.buf, img, &jpeg.Options{Quality: r.Quality}); err != nil {
+		if err := jpeg.Encode(&e.buf, p.img, &jpeg.Options{Quality: p.Quality}); err != nil {
 			return nil, err
 		}
-		frames = append(frames, Frame{Rendition: r.Name, Seq: t.seq, Width: w, Height: h,
+		frames = append(frames, Frame{Rendition: p.Name, Seq: t.seq, Width: p.img.Rect.Dx(), Height: p.img.Rect.Dy(),
 			JPEG: bytes.Clone(e.buf.Bytes())})
+		p.dirty = image.Rectangle{}
 	}
-	t.dirty = image.Rectangle{}
 	return frames, nil
-}
-
-func (e *Encoder) scratch(w, h int) *image.RGBA {
-	k := image.Pt(w, h)
-	img, ok := e.scaled[k]
-	if !ok {
-		img = image.NewRGBA(image.Rect(0, 0, w, h))
-		e.scaled[k] = img
-	}
-	return img
 }

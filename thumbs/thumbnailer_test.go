@@ -202,6 +202,43 @@ func TestFit(t *testing.T) {
 	}
 }
 
+// An unwatched rendition is not encoded, and keeps its change for later.
+func TestEncodeNamedRenditionsOnly(t *testing.T) {
+	src := scene(1920, 1080, rfb.Format8, 7)
+	th := New()
+	th.Apply(src, []image.Rectangle{src.Bounds()})
+	enc := NewEncoder()
+	frames, err := th.Encode(enc, "small")
+	if err != nil || len(frames) != 1 || frames[0].Rendition != "small" {
+		t.Fatalf("Encode(small) = %+v, %v", frames, err)
+	}
+	if th.Changed("small") || !th.Changed("large") || !th.Changed() {
+		t.Fatalf("after encoding small: small changed %v, large changed %v", th.Changed("small"), th.Changed("large"))
+	}
+	frames, err = th.Encode(enc)
+	if err != nil || len(frames) != 1 || frames[0].Rendition != "large" || frames[0].Seq != 2 {
+		t.Fatalf("Encode() = %+v, %v; want the large rendition alone, seq 2", frames, err)
+	}
+	if frames, _ := th.Encode(enc); frames != nil {
+		t.Fatal("encoded again although nothing changed")
+	}
+}
+
+// Every rendition is the box filter of the screen at its own size, also at
+// 32 bpp, where pixels go through the format instead of the 8 bpp table.
+func TestEveryRenditionMatchesReference(t *testing.T) {
+	for _, pf := range []rfb.PixelFormat{rfb.Format8, rfb.Format16, rfb.Format32} {
+		src := scene(1280, 1024, pf, 8)
+		th := New()
+		th.Apply(src, []image.Rectangle{src.Bounds()})
+		for _, p := range th.pics {
+			if d := maxDiff(p.img, reference(src, p.img.Rect.Dx(), p.img.Rect.Dy())); d > 1 {
+				t.Errorf("%v %s: differs from the reference by %d", pf, p.Name, d)
+			}
+		}
+	}
+}
+
 func BenchmarkApplyFullFrame8bpp(b *testing.B) {
 	src := scene(1920, 1080, rfb.Format8, 5)
 	th := New()
@@ -217,7 +254,9 @@ func BenchmarkEncode(b *testing.B) {
 	th.Apply(src, []image.Rectangle{src.Bounds()})
 	enc := NewEncoder()
 	for b.Loop() {
-		th.dirty = th.Master().Rect // encode both renditions every time
+		for _, p := range th.pics { // encode both renditions every time
+			p.dirty = p.img.Rect
+		}
 		if _, err := th.Encode(enc); err != nil {
 			b.Fatal(err)
 		}

@@ -68,6 +68,8 @@ type Budgets struct {
 	total *budgetLine // nil without a total cap
 	all   byteMeter
 	sites map[string]*budgetSite
+	// contention is closed when a kiosk queues for a slot (see Contention).
+	contention chan struct{}
 }
 
 // BudgetOptions tune the budgets; zero values take the defaults. The
@@ -242,16 +244,22 @@ func (b *Budgets) Conn(site string, c net.Conn) *PacedConn {
 
 // Acquire waits for a request slot on site's line (and the total's) before
 // a kiosk is asked for an update, so that no more kiosks than the slots can
-// answer at once; see Budgets for the arithmetic. Waiters are served first
-// come, first served. The caller holds the slot until the update has been
-// read, then calls release (more than once is harmless). Live sessions skip
-// the queue: their bytes are paced like any other, and their share is
-// guaranteed by the buckets, not by waiting here. A site without a cap, under
-// no total cap, never waits.
+// answer at once; see Budgets for the arithmetic. Waiters without a claim
+// are served in arrival order; AcquireFor says how urgent a request is. The
+// caller holds the slot until the update has been read, then calls release
+// (more than once is harmless). Live sessions skip the queue: their bytes
+// are paced like any other, and their share is guaranteed by the buckets,
+// not by waiting here. A site without a cap, under no total cap, never
+// waits.
 func (b *Budgets) Acquire(ctx context.Context, site string, live bool) (release func(), err error) {
 	if live {
 		return func() {}, nil
 	}
+	return b.AcquireFor(ctx, site, SlotClaim{})
+}
+
+// AcquireFor is Acquire for a thumbnail request of the given urgency.
+func (b *Budgets) AcquireFor(ctx context.Context, site string, claim SlotClaim) (release func(), err error) {
 	s := b.site(site)
 	var held []*slotQueue
 	releaseAll := func() {
@@ -264,7 +272,7 @@ func (b *Budgets) Acquire(ctx context.Context, site string, live bool) (release 
 		if l == nil {
 			continue
 		}
-		if err := b.take(ctx, &l.slots); err != nil {
+		if err := b.take(ctx, &l.slots, claim); err != nil {
 			releaseAll()
 			which := fmt.Sprintf("site %q's line", site)
 			if l == b.total {

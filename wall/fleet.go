@@ -25,6 +25,9 @@ type FleetOptions struct {
 	// Budgets, if set, caps the bytes read per site and in total: kiosk
 	// connections are paced and thumbnail requests take turns (see Budgets).
 	Budgets *Budgets
+	// Schedule decides how often kiosks are asked for thumbnails; zero
+	// fields take DefaultSchedule's.
+	Schedule Schedule
 	// Dial opens the TCP connection to a kiosk; default net.Dialer, or the
 	// budgets' paced dial when Budgets is set.
 	Dial   func(ctx context.Context, t Target) (net.Conn, error)
@@ -45,6 +48,7 @@ type Fleet struct {
 
 	mu       sync.Mutex
 	sessions map[string]*fleetEntry
+	watch    map[string]uint64 // kiosk id -> renditions pages show (SetWatch)
 	synced   bool
 }
 
@@ -77,6 +81,9 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if len(o.Renditions) == 0 {
+		o.Renditions = thumbs.DefaultRenditions
+	}
 	if o.Seed == 0 {
 		o.Seed = uint64(time.Now().UnixNano())
 	}
@@ -92,6 +99,7 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		publish:          func(t Target, frames []thumbs.Frame) { tiles.Put(t.ID, frames) },
 		dial:             o.Dial,
 		budgets:          o.Budgets,
+		schedule:         o.Schedule.withDefaults(),
 		log:              o.Logger,
 		rnd:              jitter(o.Seed),
 	}
@@ -105,7 +113,7 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Fleet{env: env, tiles: tiles, ramp: o.Ramp, ctx: ctx, cancel: cancel, sessions: map[string]*fleetEntry{}}
+	return &Fleet{env: env, tiles: tiles, ramp: o.Ramp, ctx: ctx, cancel: cancel, sessions: map[string]*fleetEntry{}, watch: map[string]uint64{}}
 }
 
 // Tiles is the store the fleet publishes to.
@@ -153,6 +161,7 @@ func (f *Fleet) Sync(targets []Target) {
 
 func (f *Fleet) startLocked(t Target, delay time.Duration) {
 	s := newSession(f.env, t)
+	s.watch.Store(f.watch[t.ID])
 	ctx, cancel := context.WithCancel(f.ctx)
 	e := &fleetEntry{s: s, cancel: cancel, done: make(chan struct{})}
 	f.sessions[t.ID] = e
@@ -197,6 +206,32 @@ func (f *Fleet) Sessions() []*Session {
 		return cmp.Or(cmp.Compare(ta.Site, tb.Site), cmp.Compare(ta.ID, tb.ID))
 	})
 	return out
+}
+
+// SetWatch records which renditions of kiosk id wall pages show (bit i:
+// the fleet's i-th rendition); the schedule asks watched kiosks first and
+// encodes only what is shown. It holds for sessions started later too.
+func (f *Fleet) SetWatch(id string, mask uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if mask == 0 {
+		delete(f.watch, id)
+	} else {
+		f.watch[id] = mask
+	}
+	if e, ok := f.sessions[id]; ok {
+		e.s.setWatch(mask)
+	}
+}
+
+// renditionBit is the watch bit of a rendition name, 0 if unknown.
+func (f *Fleet) renditionBit(name string) uint64 {
+	for i, r := range f.env.renditions {
+		if r.Name == name && i < 64 {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // Close stops every session and waits for them.

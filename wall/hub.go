@@ -41,6 +41,10 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the status poll and every connection's handler
 
+	// watchMu orders the hub's reports to the fleet of which tiles pages
+	// show (rewatch); it is never held with mu.
+	watchMu sync.Mutex
+
 	mu       sync.RWMutex
 	closed   bool
 	conns    map[*wallConn]struct{}
@@ -157,12 +161,42 @@ func (h *Hub) Close() {
 // drop forgets a connection that ended.
 func (h *Hub) drop(c *wallConn) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	delete(h.conns, c)
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	ids := make([]string, 0, len(c.subs))
 	for id := range c.subs {
 		h.unwatchLocked(id, c)
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	h.mu.Unlock()
+	h.rewatch(ids)
+}
+
+// rewatch tells the fleet which renditions pages now show of the given
+// kiosks, so that the schedule asks those first and only shown renditions
+// are encoded. The fleet calls into the hub (tileChanged) under its own
+// lock, so this runs without mu held.
+func (h *Hub) rewatch(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	h.watchMu.Lock()
+	defer h.watchMu.Unlock()
+	masks := make([]uint64, len(ids))
+	h.mu.RLock()
+	for i, id := range ids {
+		for c := range h.watchers[id] {
+			c.mu.Lock()
+			for r := range c.subs[id] {
+				masks[i] |= h.fleet.renditionBit(r)
+			}
+			c.mu.Unlock()
+		}
+	}
+	h.mu.RUnlock()
+	for i, id := range ids {
+		h.fleet.SetWatch(id, masks[i])
 	}
 }
 
@@ -216,7 +250,7 @@ func (h *Hub) snapshot() []kioskStatus {
 		ks := kioskStatus{
 			ID: t.ID, Name: t.Name, Site: t.Site, Kind: t.Kind,
 			State: st.State, Reason: st.Reason, Message: st.Message, Since: st.Since,
-			LastUpdate: jsonTime{st.LastUpdate},
+			LastUpdate: jsonTime{st.LastUpdate}, Confirmed: jsonTime{st.Confirmed}, Overdue: st.Overdue,
 		}
 		// The age a page shows is that of the picture it has: the tile's.
 		if tile, ok := h.tiles.Get(t.ID, ""); ok {

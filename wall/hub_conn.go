@@ -256,9 +256,19 @@ func (c *wallConn) subscribe(m *clientMsg) {
 		}
 		w[c] = struct{}{}
 	}
+	changed := make([]string, 0, len(subs))
+	for id := range c.subs {
+		if subs[id] == nil {
+			changed = append(changed, id)
+		}
+	}
+	for id := range subs {
+		changed = append(changed, id)
+	}
 	c.subs = subs
 	c.ack = ack
 	c.mu.Unlock()
 	h.mu.Unlock()
+	h.rewatch(changed)
 	c.poke()
 }

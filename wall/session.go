@@ -41,7 +41,8 @@ const (
 type Profile struct {
 	Format    rfb.PixelFormat
 	Encodings []rfb.Encoding
-	// Interval is the least time between the start of two update requests.
+	// Interval is the least time between the start of two update requests
+	// in live mode. Thumbnail requests follow the Schedule instead.
 	Interval time.Duration
 }
 
@@ -56,7 +57,6 @@ var (
 		Encodings: []rfb.Encoding{rfb.EncCopyRect, rfb.EncZRLE, rfb.EncTight, rfb.EncHextile, rfb.EncZlib,
 			rfb.EncCoRRE, rfb.EncRRE, rfb.EncRaw, rfb.EncCompressLevel0 + 9,
 			rfb.EncCursor, rfb.EncDesktopSize, rfb.EncExtendedDesktopSize, rfb.EncLastRect, rfb.EncDesktopName},
-		Interval: time.Second,
 	}
 	LiveProfile = Profile{
 		Format: rfb.Format32,
@@ -80,6 +80,7 @@ type sessionEnv struct {
 	publish          func(t Target, frames []thumbs.Frame)
 	dial             func(ctx context.Context, t Target) (net.Conn, error)
 	budgets          *Budgets // nil: no caps
+	schedule         Schedule
 	log              *slog.Logger
 	rnd              func() float64
 }
@@ -92,10 +93,18 @@ type Session struct {
 	env     *sessionEnv
 	target  Target
 	desktop *rfb.Desktop
-	thumb   *thumbs.Thumbnailer
+
+	thumbMu     sync.Mutex // guards thumb and the publish times
+	thumb       *thumbs.Thumbnailer
+	published   time.Time // watched renditions last encoded
+	publishedAt time.Time // every rendition last encoded
 
 	mu     sync.Mutex
 	status Status
+
+	watch      atomic.Uint64 // renditions some page shows: bit i is env.renditions[i]
+	lastChange atomic.Int64  // unix ns of the last change beyond tickers
+	alarmUntil atomic.Int64  // unix ns: lively until then after coming back from a failure
 
 	client    atomic.Pointer[rfb.Client] // the live connection, for input
 	bytesPast atomic.Int64               // bytes of connections that ended
@@ -141,6 +150,10 @@ func (s *Session) Status() Status {
 		st.BytesIn += c.BytesIn()
 	}
 	st.Viewers = int(s.viewers.Load())
+	if st.Watched = s.watched(); st.Watched {
+		st.MaxAge = s.env.schedule.MaxAge
+		st.Overdue = st.State == StateOnline && !st.Confirmed.IsZero() && time.Since(st.Confirmed) > st.MaxAge
+	}
 	return st
 }
 
@@ -208,7 +221,7 @@ func (s *Session) run(ctx context.Context, delay time.Duration) {
 	failures := 0
 	for {
 		s.setState(StateConnecting, "", "connecting to "+t.Addr)
-		connected, err := s.connectAndServe(ctx)
+		connected, err := s.connectAndServe(ctx, failures > 0)
 		if ctx.Err() != nil {
 			return
 		}
@@ -232,8 +245,9 @@ func (s *Session) run(ctx context.Context, delay time.Duration) {
 }
 
 // connectAndServe runs one connection. connected reports whether the
-// handshake succeeded, which resets the backoff.
-func (s *Session) connectAndServe(ctx context.Context) (connected bool, err error) {
+// handshake succeeded, which resets the backoff. A kiosk recovering from a
+// failure counts as lively for a while: people want to see it is back.
+func (s *Session) connectAndServe(ctx context.Context, recovering bool) (connected bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, s.env.dialTimeout)
 	t := s.Target()
 	conn, err := s.env.dial(dctx, t)
@@ -265,6 +279,9 @@ func (s *Session) connectAndServe(ctx context.Context) (connected bool, err erro
 	s.mu.Lock()
 	s.status.Width, s.status.Height, s.status.Format = c.Width(), c.Height(), prof.Format.String()
 	s.mu.Unlock()
+	if recovering {
+		s.alarmUntil.Store(time.Now().Add(s.env.schedule.Alarm).UnixNano())
+	}
 	s.setState(StateOnline, "", fmt.Sprintf("RFB %s, %dx%d %q", c.Version(), c.Width(), c.Height(), c.Name()))
 	pc, _ := conn.(*PacedConn)
 	return true, s.serve(ctx, c, pc)
@@ -280,8 +297,13 @@ const (
 	// kiosk counts as hung and the session reconnects.
 	answerTimeout = 30 * time.Second
 	// idlePoke is how long an incremental request may wait on a screen that
-	// does not change before it is poked, when no budget asks for less.
+	// does not change before it is poked, when nobody needs the slot and no
+	// page watches the kiosk.
 	idlePoke = 30 * time.Second
+	// mergeProof is how many pokes a server must answer in one update, with
+	// nothing after it, before the session trusts it to merge a poke with
+	// the request it pokes and frees its slot without a settle period.
+	mergeProof = 3
 )
 
 // reqKind is what the session is waiting for.
@@ -302,10 +324,11 @@ const (
 // for a viewer, or to free its site's request slot for another kiosk — it
 // pokes: a 1x1 non-incremental request, answered at once. A server may answer
 // the two requests with one update or with two, so after the answer the
-// session waits a settle period before it changes the format or frees the
-// slot. On a budgeted line a kiosk holds a slot only while it is asked for an
-// update: a quiet kiosk is poked after a few round trips, so that a few slots
-// serve a whole campus in turn.
+// session waits a settle period before it changes the format; before it
+// frees the slot only until the server has shown that it merges (mergeProof).
+// On a budgeted line a kiosk holds a slot while it is asked for an update;
+// a quiet kiosk keeps it, and so shows its next change at once, until
+// another kiosk of the line waits for a slot (see Schedule).
 func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error {
 	updates := make(chan struct{}, 1)
 	var arrived atomic.Int64
@@ -333,31 +356,48 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 	kind := reqNone
 	poked := false
 	releasing := false // the slot goes back at releaseAt
-	var sentAt, lastArrival, nextRequest, lastProbe, releaseAt time.Time
+	merged, splits := 0, 0
+	var sentAt, lastArrival, lastRequest, lastProbe, releaseAt time.Time
 	lastProbe = time.Now() // the handshake just proved the server answers
 	var seen int64
 	rtt := 50 * time.Millisecond
+	var watchSeen uint64
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		now := time.Now()
 		if n := arrived.Load(); n != seen {
+			extra := kind == reqNone && !lastArrival.IsZero()
 			seen = n
 			lastArrival = now
 			s.confirm(now)
-			if kind == reqProbe {
+			switch {
+			case extra:
+				// An update nobody asked for: the server answered a poke
+				// and the request it poked with two updates.
+				splits++
+			case kind == reqProbe:
 				rtt = now.Sub(sentAt)
 				s.setRTT(rtt)
-			}
-			if kind == reqUpdate {
+			case kind == reqUpdate:
 				// The update is read: the slot may go, after a settle period
 				// if a poke may yet bring a second answer.
 				releasing, releaseAt = true, now
-				if poked {
+				if poked && (splits > 0 || merged < mergeProof) {
 					releaseAt = now.Add(s.settle(rtt))
+				}
+				if poked {
+					merged++
 				}
 			}
 			kind, poked = reqNone, false
+		}
+		if w := s.watch.Load(); w != watchSeen {
+			// A page started showing a rendition: it gets the picture now.
+			watchSeen = w
+			if err := s.publish(now, false); err != nil {
+				return err
+			}
 		}
 		want := s.wantMode()
 		settle := s.settle(rtt)
@@ -365,6 +405,10 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 			slots.release()
 			releasing = false
 		}
+		// The interval follows the kiosk's class as it changes: a kiosk a
+		// page starts to show is due at once.
+		interval := s.interval(mode, now)
+		nextRequest := lastRequest.Add(interval)
 		switch {
 		case kind != reqNone && (kind == reqProbe || poked) && now.Sub(sentAt) >= answerTimeout:
 			return fmt.Errorf("the kiosk stopped answering: no update %v after a request it must answer at once", answerTimeout)
@@ -379,10 +423,10 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 			if err := s.switchMode(c, pc, want); err != nil {
 				return err
 			}
-			mode, incremental, nextRequest = want, false, now
+			mode, incremental, lastRequest = want, false, time.Time{}
 		case want != mode:
 			// wait for the answer or the settle period
-		case kind == reqUpdate && !poked && mode == ModeThumbnail && now.Sub(sentAt) >= s.quietPoke(rtt):
+		case kind == reqUpdate && !poked && mode == ModeThumbnail && now.Sub(sentAt) >= s.quietHold(rtt, slots):
 			if err := c.Request(false, pokeArea); err != nil {
 				return err
 			}
@@ -394,14 +438,13 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 			kind, sentAt, lastProbe = reqProbe, now, now
 		case kind == reqNone && !now.Before(nextRequest) && !releasing:
 			if mode == ModeThumbnail && !slots.held() {
-				slots.want()
+				slots.want(SlotClaim{Due: nextRequest, Grace: interval, Watched: s.watched})
 				break
 			}
 			if err := c.Request(incremental, image.Rect(0, 0, c.Width(), c.Height())); err != nil {
 				return err
 			}
-			incremental, kind, sentAt = true, reqUpdate, now
-			nextRequest = now.Add(s.profile(mode).Interval)
+			incremental, kind, sentAt, lastRequest = true, reqUpdate, now, now
 		}
 
 		// Sleep until the next moment something may change the decision.
@@ -411,6 +454,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 				wake = t
 			}
 		}
+		var contention <-chan struct{}
 		switch {
 		case kind == reqNone && want != mode:
 			at(lastArrival.Add(settle))
@@ -425,7 +469,8 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		case kind == reqProbe || poked:
 			at(sentAt.Add(answerTimeout))
 		case mode == ModeThumbnail:
-			at(sentAt.Add(s.quietPoke(rtt)))
+			at(sentAt.Add(s.quietHold(rtt, slots)))
+			contention = slots.contention()
 		}
 		timer.Reset(max(time.Until(wake), time.Millisecond))
 		select {
@@ -433,6 +478,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		case <-s.nudge:
 		case rel := <-slots.granted():
 			slots.got(rel)
+		case <-contention:
 		case <-timer.C:
 		case err := <-readErr:
 			readErr <- err // for the deferred wait
@@ -450,15 +496,38 @@ var pokeArea = image.Rect(0, 0, 1, 1)
 // update before the pixel format changes or the request slot is freed.
 func (s *Session) settle(rtt time.Duration) time.Duration { return max(4*rtt, 150*time.Millisecond) }
 
-// quietPoke is how long an incremental request may wait for a change before
-// the session pokes: a few round trips on a budgeted line, so a quiet kiosk
-// gives its slot back; otherwise only to prove now and then that the kiosk
-// still answers.
-func (s *Session) quietPoke(rtt time.Duration) time.Duration {
-	if s.env.budgets == nil {
-		return idlePoke
+// quietHold is how long an incremental thumbnail request may wait for a
+// change before the session pokes. While another kiosk of the line waits
+// for a slot: a few round trips, so a quiet kiosk gives its slot back. While
+// a page watches the kiosk: most of the schedule's MaxAge, so the tile is
+// confirmed current in time. Otherwise only now and then, to prove that the
+// kiosk still answers.
+func (s *Session) quietHold(rtt time.Duration, slots *slotHolder) time.Duration {
+	hold := idlePoke
+	if s.watched() {
+		hold = s.env.schedule.MaxAge * 3 / 4
 	}
-	return max(4*rtt, 150*time.Millisecond)
+	if s.env.budgets != nil && slots.contended() {
+		hold = min(hold, max(4*rtt, 150*time.Millisecond))
+	}
+	return hold
+}
+
+// interval is the least time between two update requests in mode m.
+func (s *Session) interval(m Mode, now time.Time) time.Duration {
+	if m == ModeLive {
+		return s.env.liveProfile.Interval
+	}
+	return s.env.schedule.interval(s.watched(), s.lively(now))
+}
+
+// watched reports whether some page shows one of the kiosk's tiles.
+func (s *Session) watched() bool { return s.watch.Load() != 0 }
+
+// lively reports whether the kiosk changed lately or just recovered.
+func (s *Session) lively(now time.Time) bool {
+	n := now.UnixNano()
+	return n-s.lastChange.Load() < int64(s.env.schedule.Lively) || n < s.alarmUntil.Load()
 }
 
 func (s *Session) confirm(t time.Time) {
@@ -534,40 +603,105 @@ func (s *Session) switchMode(c *rfb.Client, pc *PacedConn, m Mode) error {
 	return nil
 }
 
-// applyUpdate brings the thumbnail up to date with a decoded update.
+// applyUpdate brings the thumbnails up to date with a decoded update.
 func (s *Session) applyUpdate(c *rfb.Client, u *rfb.Update) error {
-	if len(u.Rects) == 0 {
-		return nil
-	}
-	s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
-		s.thumb.Apply(b, u.Rects)
-		return nil
-	})
 	if u.Resized {
 		s.mu.Lock()
 		s.status.Width, s.status.Height = c.Width(), c.Height()
 		s.mu.Unlock()
 	}
-	return s.publish()
+	if len(u.Rects) == 0 {
+		return nil
+	}
+	s.thumbMu.Lock()
+	defer s.thumbMu.Unlock()
+	var ch thumbs.Change
+	s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
+		ch = s.thumb.Apply(b, u.Rects)
+		return nil
+	})
+	now := time.Now()
+	if ch.Changed && !ch.Minor {
+		s.lastChange.Store(now.UnixNano())
+	}
+	return s.publishLocked(now, ch.Minor)
 }
 
-// publish encodes and hands out new thumbnails when the picture changed.
-func (s *Session) publish() error {
-	if !s.thumb.Changed() {
+// publish encodes what pages are owed; see publishLocked.
+func (s *Session) publish(now time.Time, minor bool) error {
+	s.thumbMu.Lock()
+	defer s.thumbMu.Unlock()
+	return s.publishLocked(now, minor)
+}
+
+// publishLocked encodes and hands out new thumbnails. The renditions pages
+// show are encoded when their picture changed, a change that is minor (a
+// clock) only once the schedule's TickerRefresh has passed; every rendition
+// is encoded at least each UnwatchedRefresh while it changes, and at once
+// for the first picture. s.thumbMu is held.
+func (s *Session) publishLocked(now time.Time, minor bool) error {
+	var names []string
+	switch {
+	case now.Sub(s.publishedAt) >= s.env.schedule.UnwatchedRefresh:
+		// every rendition
+	case minor && now.Sub(s.published) < s.env.schedule.TickerRefresh:
+		return nil
+	default:
+		if names = s.watchedNames(); len(names) == 0 {
+			return nil
+		}
+	}
+	if !s.thumb.Changed(names...) {
 		return nil
 	}
 	enc := s.env.encoders.Get().(*thumbs.Encoder)
-	frames, err := s.thumb.Encode(enc)
+	frames, err := s.thumb.Encode(enc, names...)
 	s.env.encoders.Put(enc)
 	if err != nil {
 		return fmt.Errorf("encoding thumbnail: %w", err)
 	}
+	s.published = now
+	if names == nil {
+		s.publishedAt = now
+	}
 	s.mu.Lock()
-	s.status.LastUpdate = time.Now()
+	s.status.LastUpdate = now
 	s.status.Thumbnails++
 	s.mu.Unlock()
 	s.env.publish(s.Target(), frames)
 	return nil
+}
+
+// RefreshTiles encodes every rendition whose picture is behind the screen,
+// for a reader of a rendition no page shows (the thumbnail API).
+func (s *Session) RefreshTiles() error {
+	s.thumbMu.Lock()
+	defer s.thumbMu.Unlock()
+	s.publishedAt = time.Time{}
+	return s.publishLocked(time.Now(), false)
+}
+
+// setWatch records which renditions pages show (bit i: env.renditions[i])
+// and wakes the session so that a newly shown one is encoded at once.
+func (s *Session) setWatch(mask uint64) {
+	if s.watch.Swap(mask) != mask {
+		s.wake()
+	}
+}
+
+// watchedNames are the names of the renditions pages show.
+func (s *Session) watchedNames() []string {
+	mask := s.watch.Load()
+	if mask == 0 {
+		return nil
+	}
+	var names []string
+	for i, r := range s.env.renditions {
+		if mask&(1<<i) != 0 {
+			names = append(names, r.Name)
+		}
+	}
+	return names
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d passed.

@@ -22,14 +22,13 @@ func TestBudgetedSessionsTakeTurns(t *testing.T) {
 	budgets := NewBudgets(config.Budgets{Sites: map[string]config.Bandwidth{"line": 3_000_000}}, BudgetOptions{})
 	tiles := NewTileStore()
 	var log apiLogBuffer
-	thumb := ThumbnailProfile
-	thumb.Interval = 500 * time.Millisecond
-	fleet := NewFleet(tiles, FleetOptions{Thumbnail: &thumb, Budgets: budgets, Ramp: time.Millisecond,
+	fleet := NewFleet(tiles, FleetOptions{Schedule: Schedule{Watched: 500 * time.Millisecond}, Budgets: budgets, Ramp: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&log, nil)), Seed: 2})
 	t.Cleanup(fleet.Close)
 	var targets []Target
 	for _, k := range kiosks.Kiosks() {
 		targets = append(targets, Target{ID: k.ID(), Site: "line", Addr: k.Addr()})
+		fleet.SetWatch(k.ID(), fleet.renditionBit("small")) // a wall shows them all
 	}
 	fleet.Sync(targets)
 

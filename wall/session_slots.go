@@ -28,8 +28,9 @@ func newSlotHolder(ctx context.Context, b *Budgets, site string) *slotHolder {
 // held reports whether the session may send a thumbnail request now.
 func (h *slotHolder) held() bool { return h.b == nil || h.rel != nil }
 
-// want starts waiting for a slot, unless the holder already waits or holds one.
-func (h *slotHolder) want() {
+// want starts waiting for a slot with the given urgency, unless the holder
+// already waits or holds one.
+func (h *slotHolder) want(claim SlotClaim) {
 	if h.held() || h.waiting {
 		return
 	}
@@ -39,7 +40,7 @@ func (h *slotHolder) want() {
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
-		rel, err := h.b.Acquire(ctx, h.site, false)
+		rel, err := h.b.AcquireFor(ctx, h.site, claim)
 		if err != nil {
 			rel = nil
 		}
@@ -83,3 +84,15 @@ func (h *slotHolder) stopWaiting() <-chan func() {
 
 // close gives everything back; the session calls it when it ends.
 func (h *slotHolder) close() { h.release() }
+
+// contended reports whether another kiosk waits for a slot of the line.
+func (h *slotHolder) contended() bool { return h.b != nil && h.b.Contended(h.site) }
+
+// contention is closed when a kiosk starts waiting for a slot; nil (never
+// ready) without budgets or without a slot to give back.
+func (h *slotHolder) contention() <-chan struct{} {
+	if h.b == nil || h.rel == nil {
+		return nil
+	}
+	return h.b.Contention()
+}

@@ -91,7 +91,9 @@ func TestSessionsAgainstSyntheticKiosks(t *testing.T) {
 	}
 	eventually(t, "the wrong password to fail", func() bool { return sess(2).Status().State == StateAuthFailed })
 
-	// The clock ticks every second: the idle kiosk keeps publishing.
+	// The clock ticks every second: the idle kiosk keeps publishing while a
+	// page shows it.
+	fleet.SetWatch(ks[0].ID(), fleet.renditionBit("small"))
 	seq := tile.Seq
 	eventually(t, "a newer picture", func() bool { t, _ := tiles.Get(ks[0].ID(), "small"); return t.Seq > seq })
 

@@ -1,0 +1,86 @@
+package wall
+
+import "time"
+
+// Schedule decides how often each kiosk is asked for a thumbnail update, so
+// that the budget goes where people look. A kiosk is in one of four classes:
+//
+//   - watched and lively: some wall page shows its tile, and its screen
+//     changed (beyond a ticking clock) within Lively, or it came back from a
+//     failure within Alarm;
+//   - watched;
+//   - unwatched and lively;
+//   - unwatched.
+//
+// Each class has an interval: the least time between the starts of two
+// update requests. An incremental request is answered at the screen's next
+// change, so a watched kiosk that stays quiet keeps its request outstanding
+// and shows the next change at once; the interval bounds how often a busy
+// screen is fetched. Where a line has more kiosks due than request slots,
+// slots go first to watched kiosks, in the order their requests fell due;
+// an unwatched kiosk overdue by more than its own interval goes with them,
+// so nobody starves.
+//
+// MaxAge is what a page may expect: a watched tile confirmed current (the
+// kiosk answered) less than MaxAge ago. A tile older than that is overdue
+// and pages mark it: the budget did not allow keeping it.
+type Schedule struct {
+	WatchedLively   time.Duration
+	Watched         time.Duration
+	UnwatchedLively time.Duration
+	Unwatched       time.Duration
+	Lively          time.Duration
+	Alarm           time.Duration
+	MaxAge          time.Duration
+	// TickerRefresh is how long a change confined to a ticker area (a clock)
+	// may wait before it is encoded: such a change is not news, and a
+	// thousand clocks re-encoded every second would cost most of the CPU.
+	TickerRefresh time.Duration
+	// UnwatchedRefresh is how long a rendition no page shows may lag behind
+	// the screen before it is encoded anyway, for the API and for a restart.
+	UnwatchedRefresh time.Duration
+}
+
+// DefaultSchedule keeps watched tiles within a second of the screen on a
+// line with room for it, and asks unwatched kiosks twice a minute: enough to
+// notice trouble and keep the API's thumbnails recent.
+var DefaultSchedule = Schedule{
+	WatchedLively:    500 * time.Millisecond,
+	Watched:          time.Second,
+	UnwatchedLively:  5 * time.Second,
+	Unwatched:        30 * time.Second,
+	Lively:           30 * time.Second,
+	Alarm:            2 * time.Minute,
+	MaxAge:           5 * time.Second,
+	TickerRefresh:    10 * time.Second,
+	UnwatchedRefresh: time.Minute,
+}
+
+// withDefaults fills the zero fields of s from DefaultSchedule.
+func (s Schedule) withDefaults() Schedule {
+	d := DefaultSchedule
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&s.WatchedLively, &d.WatchedLively}, {&s.Watched, &d.Watched},
+		{&s.UnwatchedLively, &d.UnwatchedLively}, {&s.Unwatched, &d.Unwatched},
+		{&s.Lively, &d.Lively}, {&s.Alarm, &d.Alarm}, {&s.MaxAge, &d.MaxAge},
+		{&s.TickerRefresh, &d.TickerRefresh}, {&s.UnwatchedRefresh, &d.UnwatchedRefresh},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return s
+}
+
+// interval is the class interval of a kiosk.
+func (s Schedule) interval(watched, lively bool) time.Duration {
+	switch {
+	case watched && lively:
+		return s.WatchedLively
+	case watched:
+		return s.Watched
+	case lively:
+		return s.UnwatchedLively
+	}
+	return s.Unwatched
+}
