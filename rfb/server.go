@@ -60,10 +60,11 @@ type SentUpdate struct {
 	// ordered the drawing and the update.
 	Composed time.Time
 	// Area is the part of the desktop the update brought up to date as of
-	// Composed: what the client asked for, cropped to the desktop. It is
-	// empty when a change of the desktop's size or format cut the update
-	// short, as the next update then sends the whole screen again.
-	Area image.Rectangle
+	// Composed: the areas the client asked for, cropped to the desktop (see
+	// Covers). It is empty when a change of the desktop's size or format
+	// cut the update short, as the next update then sends the whole screen
+	// again.
+	Area []image.Rectangle
 }
 
 // InputKind says which client message an InputEvent carries.
@@ -188,10 +189,11 @@ type serverConn struct {
 	sendCursor  bool // the client just asked for cursor shapes
 
 	// The outstanding FramebufferUpdateRequest: reqPending says one is
-	// outstanding, req is the union of the areas asked for, and full (with
+	// outstanding, req the areas asked for (a region, as TigerVNC keeps it:
+	// a client may ask for the screen without its clock), and full (with
 	// fullPending) the union of the areas asked for non-incrementally.
 	reqPending  bool
-	req         image.Rectangle
+	req         []image.Rectangle
 	fullPending bool
 	full        image.Rectangle
 	edsInitial  bool // a non-incremental request owes an ExtendedDesktopSize rectangle

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"slices"
 )
 
 // Client message types.
@@ -315,11 +316,10 @@ func (s *serverConn) setPixelFormat(pf PixelFormat) error {
 // protocol asks. Requests accumulate until an update answers them.
 func (s *serverConn) request(incremental bool, area image.Rectangle) {
 	area = area.Intersect(image.Rect(0, 0, s.width, s.height))
-	if s.reqPending {
-		s.req = s.req.Union(area)
-	} else {
-		s.req, s.reqPending = area, true
+	if !s.reqPending {
+		s.req, s.reqPending = s.req[:0], true
 	}
+	s.req = addRequested(s.req, area)
 	if !incremental {
 		s.full = s.full.Union(area)
 		s.fullPending = true
@@ -327,4 +327,30 @@ func (s *serverConn) request(incremental bool, area image.Rectangle) {
 			s.edsInitial = true
 		}
 	}
+}
+
+// maxRequestRects bounds the areas a connection remembers as asked for; a
+// client asking for more pieces gets their bounding box.
+const maxRequestRects = 16
+
+// addRequested adds area to the requested region req.
+func addRequested(req []image.Rectangle, area image.Rectangle) []image.Rectangle {
+	if area.Empty() {
+		return req
+	}
+	for _, r := range req {
+		if area.In(r) {
+			return req
+		}
+	}
+	req = slices.DeleteFunc(req, func(r image.Rectangle) bool { return r.In(area) })
+	req = append(req, area)
+	if len(req) > maxRequestRects {
+		box := image.Rectangle{}
+		for _, r := range req {
+			box = box.Union(r)
+		}
+		req = append(req[:0], box)
+	}
+	return req
 }

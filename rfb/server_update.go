@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"slices"
 	"time"
 )
 
@@ -44,8 +45,8 @@ type updatePlan struct {
 	cursorShape *Cursor
 	copies      []copyOp
 	rects       []image.Rectangle
-	composed    time.Time       // when the data was taken (data only)
-	area        image.Rectangle // what the data brings up to date (data only)
+	composed    time.Time         // when the data was taken (data only)
+	area        []image.Rectangle // what the data brings up to date (data only)
 }
 
 // update sends whatever the outstanding request and the desktop's changes
@@ -77,7 +78,7 @@ func (s *serverConn) update() error {
 		return err
 	}
 	if s.cfg.OnUpdate != nil {
-		s.cfg.OnUpdate(SentUpdate{Composed: p.composed, Area: p.area})
+		s.cfg.OnUpdate(SentUpdate{Composed: p.composed, Area: slices.Clone(p.area)})
 	}
 	return nil
 }
@@ -88,7 +89,7 @@ func (s *serverConn) snapshot(p *updatePlan) (bool, error) {
 	d, w := s.d, s.w
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	*p = updatePlan{copies: p.copies[:0], rects: p.rects[:0], gen: d.gen}
+	*p = updatePlan{copies: p.copies[:0], rects: p.rects[:0], area: p.area[:0], gen: d.gen}
 	if w.resized {
 		if err := s.resync(p); err != nil {
 			return false, err
@@ -122,18 +123,20 @@ func (s *serverConn) snapshot(p *updatePlan) (bool, error) {
 	}
 	// Copies replay only on a client that takes them and sees the whole
 	// screen; a non-incremental request wants pixels, not copies.
-	if !s.prefs.copyRect || s.fullPending || s.req != bounds {
+	if !s.prefs.copyRect || s.fullPending || !Covers(s.req, bounds) {
 		w.copiesToDamage()
 	}
-	p.data = s.fullPending || p.cursor || len(w.copies) > 0 || w.damage.intersects(s.req)
+	p.data = s.fullPending || p.cursor || len(w.copies) > 0 || slices.ContainsFunc(s.req, w.damage.intersects)
 	if p.data {
 		p.copies = append(p.copies, w.copies...)
 		w.copies = w.copies[:0]
-		p.rects = w.damage.take(p.rects, s.req)
-		p.composed, p.area = time.Now(), s.req
+		for _, r := range s.req {
+			p.rects = w.damage.take(p.rects, r)
+		}
+		p.composed, p.area = time.Now(), append(p.area, s.req...)
 		w.sending = true
 		s.reqPending, s.fullPending = false, false
-		s.req, s.full = image.Rectangle{}, image.Rectangle{}
+		s.req, s.full = s.req[:0], image.Rectangle{}
 	}
 	return p.data || p.colourMap || p.resize || p.edsInitial || p.edsReplies > 0, nil
 }
@@ -159,8 +162,8 @@ func (s *serverConn) resync(p *updatePlan) error {
 	if resized {
 		s.width, s.height = width, height
 		p.resize = true
-		s.req = image.Rect(0, 0, width, height)
-		s.full = s.full.Intersect(s.req)
+		s.req = append(s.req[:0], image.Rect(0, 0, width, height))
+		s.full = s.full.Intersect(s.req[0])
 	}
 	return nil
 }
@@ -244,7 +247,7 @@ func (s *serverConn) writeDataUpdate(p *updatePlan) error {
 		}
 		if !more {
 			s.stillOwed(p.rects[i:])
-			p.area = image.Rectangle{}
+			p.area = p.area[:0]
 			break
 		}
 	}

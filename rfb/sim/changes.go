@@ -2,6 +2,7 @@ package sim
 
 import (
 	"image"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type updateWatch struct {
 	kiosk   string
 	feed    *changeFeed // nil until the fleet starts
 	pending []drawnChange
+	clock   image.Rectangle
 }
 
 // drawnChange is a content change no update has carried yet.
@@ -111,10 +113,14 @@ type drawnChange struct {
 
 // start makes the watch record changes from now on: the screen a kiosk
 // draws before its fleet starts is its first, not a change.
-func (w *updateWatch) start(kiosk string, feed *changeFeed) {
+//
+// A change counts as sent by an update that covers it, but for the clock:
+// a wall that shows a change of content with a clock a few seconds behind
+// shows the change (kioskwall leaves ticking areas out of most requests).
+func (w *updateWatch) start(kiosk string, feed *changeFeed, clock image.Rectangle) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.kiosk, w.feed = kiosk, feed
+	w.kiosk, w.feed, w.clock = kiosk, feed, clock
 }
 
 // drew records a change of content (not a clock tick) drawn into area. It
@@ -139,7 +145,7 @@ func (w *updateWatch) sent(u rfb.SentUpdate) {
 	defer w.mu.Unlock()
 	kept := w.pending[:0]
 	for _, c := range w.pending {
-		if c.at.Before(u.Composed) && c.area.In(u.Area) {
+		if c.at.Before(u.Composed) && w.covered(u.Area, c.area) {
 			w.feed.add(Change{Kiosk: w.kiosk, At: c.at, Composed: u.Composed})
 			continue
 		}
@@ -155,4 +161,10 @@ func (w *updateWatch) appendPending(out []Change) []Change {
 		out = append(out, Change{Kiosk: w.kiosk, At: c.at})
 	}
 	return out
+}
+
+// covered reports whether an update of region brought a change of area up
+// to date, the clock aside (see start).
+func (w *updateWatch) covered(region []image.Rectangle, area image.Rectangle) bool {
+	return rfb.Covers(slices.Concat(region, []image.Rectangle{w.clock}), area)
 }

@@ -106,6 +106,7 @@ func TestUpdateWatchSent(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	screen := image.Rect(0, 0, 640, 360)
 	field := image.Rect(100, 100, 300, 130)
+	clock := image.Rect(560, 10, 630, 30)
 	pending := []drawnChange{
 		{t0, screen},
 		{t0.Add(2 * time.Millisecond), field},
@@ -116,17 +117,18 @@ func TestUpdateWatchSent(t *testing.T) {
 		update rfb.SentUpdate
 		want   []time.Duration // At of the changes composed, from t0
 	}{
-		{"whole screen after all", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: screen}, []time.Duration{0, 2 * time.Millisecond, 4 * time.Millisecond}},
-		{"whole screen between", rfb.SentUpdate{Composed: t0.Add(3 * time.Millisecond), Area: screen}, []time.Duration{0, 2 * time.Millisecond}},
-		{"at the same instant as a change", rfb.SentUpdate{Composed: t0.Add(2 * time.Millisecond), Area: screen}, []time.Duration{0}},
-		{"the field only", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: field}, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}},
-		{"1x1 probe", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: image.Rect(0, 0, 1, 1)}, nil},
+		{"whole screen after all", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: []image.Rectangle{screen}}, []time.Duration{0, 2 * time.Millisecond, 4 * time.Millisecond}},
+		{"whole screen between", rfb.SentUpdate{Composed: t0.Add(3 * time.Millisecond), Area: []image.Rectangle{screen}}, []time.Duration{0, 2 * time.Millisecond}},
+		{"at the same instant as a change", rfb.SentUpdate{Composed: t0.Add(2 * time.Millisecond), Area: []image.Rectangle{screen}}, []time.Duration{0}},
+		{"the field only", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: []image.Rectangle{field}}, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}},
+		{"1x1 probe", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: []image.Rectangle{image.Rect(0, 0, 1, 1)}}, nil},
 		{"cut short", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond)}, nil},
+		{"the screen without its clock", rfb.SentUpdate{Composed: t0.Add(5 * time.Millisecond), Area: rfb.Subtract([]image.Rectangle{screen}, clock)}, []time.Duration{0, 2 * time.Millisecond, 4 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			feed := &changeFeed{}
 			var w updateWatch
-			w.start("K0001", feed)
+			w.start("K0001", feed, clock)
 			w.pending = slices.Clone(pending)
 			w.sent(tc.update)
 			composed, _, _ := feed.since(0)

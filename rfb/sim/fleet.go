@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Fleet, error) {
 	for i, id := range f.hospital.identities(cfg.Seed, cfg.Kiosks) {
 		k := newKiosk(i, id, cfg.behaviour(i), f.hospital, cfg.Size, cfg.Seed, cfg.Start)
 		k.host = hosts[i].String()
-		k.watch.start(k.id, f.changes)
+		k.watch.start(k.id, f.changes, k.scr.l.clock())
 		f.kiosks = append(f.kiosks, k)
 		f.byID[k.id] = k
 	}
