@@ -43,6 +43,13 @@ type KioskInfo struct {
 	TileSeq    uint64     `json:"tile_seq"`
 	TileStale  bool       `json:"tile_stale"`
 	RTTms      *float64   `json:"rtt_ms"` // null until measured
+	// Watched: some wall page shows the kiosk's tile. MaxAgeMS is how old
+	// (since Confirmed) its picture may get while watched, 0 while not
+	// watched; Overdue: it is older, because the budget did not allow
+	// keeping it fresh.
+	Watched  bool  `json:"watched"`
+	MaxAgeMS int64 `json:"max_age_ms"`
+	Overdue  bool  `json:"overdue"`
 }
 
 // apiErrorBody is the body of every error answer.
@@ -63,6 +70,7 @@ func (s *Server) kioskInfo(sess *Session) KioskInfo {
 		State: st.State, Reason: st.Reason, Message: st.Message, Since: st.Since.UTC(),
 		Thumbnails: st.Thumbnails, BytesIn: st.BytesIn,
 		Width: st.Width, Height: st.Height, Format: st.Format, Viewers: st.Viewers,
+		Watched: st.Watched, MaxAgeMS: st.MaxAge.Milliseconds(), Overdue: st.Overdue,
 	}
 	updated := st.LastUpdate
 	if tile, ok := s.tiles.Get(t.ID, ""); ok {
@@ -158,6 +166,11 @@ func (s *Server) thumbnail(c echo.Context) error {
 		return apiError(c, http.StatusBadRequest, "size %q is not a thumbnail size; use %s", size, strings.Join(s.renditions, " or "))
 	}
 	id := sess.Target().ID
+	// Renditions no page shows are encoded only now and then: bring them
+	// up to date for this reader.
+	if err := sess.RefreshTiles(); err != nil {
+		s.log.Warn("thumbnail: encoding", "kiosk", id, "err", err)
+	}
 	tile, ok := s.tiles.Get(id, size)
 	if !ok {
 		st := sess.Status()
@@ -246,14 +259,33 @@ type Stats struct {
 	Sites             []SiteStats    `json:"sites"`
 	InventoryProblems []problemInfo  `json:"inventory_problems"`
 	// Budgets are the bandwidth caps and how close the lines come to
-	// them; absent when no cap is configured.
+	// them; absent when the server meters no lines.
 	Budgets *BudgetReport `json:"budgets,omitempty"`
 }
 
 // BudgetReport is the budgets' part of GET /api/stats.
 type BudgetReport struct {
-	Total BudgetStats   `json:"total"`
-	Sites []BudgetStats `json:"sites"`
+	Total BudgetLine   `json:"total"`
+	Sites []BudgetLine `json:"sites"`
+}
+
+// BudgetLine is one line of BudgetReport: its figures, and its rate
+// against its cap said plainly, so that a script or a page need not know
+// that both are in bits per second.
+type BudgetLine struct {
+	BudgetStats
+	// Utilization is BPS / CapBPS: 1 is a line at its cap. Null for a
+	// line without a cap of its own.
+	Utilization *float64 `json:"utilization"`
+}
+
+func reportLine(st BudgetStats) BudgetLine {
+	l := BudgetLine{BudgetStats: st}
+	if st.CapBPS > 0 {
+		u := float64(st.BPS) / float64(st.CapBPS)
+		l.Utilization = &u
+	}
+	return l
 }
 
 // stats serves GET /api/stats.
@@ -265,7 +297,10 @@ func (s *Server) stats(c echo.Context) error {
 		Kiosks: stateCounts(fs.states), Sites: []SiteStats{}, InventoryProblems: s.problemInfos(),
 	}
 	if s.budgets != nil {
-		out.Budgets = &BudgetReport{Total: s.budgets.Total(), Sites: s.budgets.Stats()}
+		out.Budgets = &BudgetReport{Total: reportLine(s.budgets.Total()), Sites: []BudgetLine{}}
+		for _, st := range s.budgets.Stats() {
+			out.Budgets.Sites = append(out.Budgets.Sites, reportLine(st))
+		}
 	}
 	for _, name := range fs.siteList {
 		ss := fs.sites[name]

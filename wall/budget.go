@@ -268,14 +268,17 @@ func (b *Budgets) AcquireFor(ctx context.Context, site string, claim SlotClaim) 
 		}
 		held = nil
 	}
-	for _, l := range []*budgetLine{s.line, b.total} {
+	b.mu.Lock()
+	lines := []*budgetLine{s.line, b.total} // SetCaps may change them
+	b.mu.Unlock()
+	for i, l := range lines {
 		if l == nil {
 			continue
 		}
 		if err := b.take(ctx, &l.slots, claim); err != nil {
 			releaseAll()
 			which := fmt.Sprintf("site %q's line", site)
-			if l == b.total {
+			if i == 1 {
 				which = fmt.Sprintf("the total cap (for site %q)", site)
 			}
 			return nil, fmt.Errorf("waiting for an update request slot on %s: %w", which, err)

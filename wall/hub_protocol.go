@@ -85,6 +85,8 @@ type kioskStatus struct {
 	Since      time.Time   `json:"since"`
 	LastUpdate jsonTime    `json:"last_update"`
 	Stale      bool        `json:"stale"`
+	Confirmed  jsonTime    `json:"confirmed"` // see pushWorthy for how current it is
+	Overdue    bool        `json:"overdue"`
 }
 
 // jsonTime is a time that is null in JSON when zero, as the API contract

@@ -81,10 +81,21 @@ func (b *statusBook) update(snap []kioskStatus) bool {
 }
 
 // pushWorthy reports whether a kiosk's status changed enough to tell pages.
+//
+// Confirmed moves with every answer of every kiosk, so alone it is news
+// only for an overdue kiosk, whose page shows how old its picture is: a
+// page learns it exactly when the kiosk turns overdue, and again if the
+// kiosk answers but stays overdue. Otherwise it travels with the next
+// change worth a message.
 func pushWorthy(old, s kioskStatus) bool {
 	lu, olu := s.LastUpdate, old.LastUpdate
+	c, oc := s.Confirmed, old.Confirmed
 	s.LastUpdate, old.LastUpdate = jsonTime{}, jsonTime{}
+	s.Confirmed, old.Confirmed = jsonTime{}, jsonTime{}
 	if s != old {
+		return true
+	}
+	if s.Overdue && !c.Equal(oc.Time) {
 		return true
 	}
 	if lu.IsZero() != olu.IsZero() {

@@ -138,3 +138,80 @@ func TestStatusBookPageFarBehindGetsFullList(t *testing.T) {
 		t.Errorf("empty full list: %s; want kiosks: []", raw)
 	}
 }
+
+// TestPushWorthy: an overdue flip is news for pages; a moving confirmed
+// alone is not, except on an overdue kiosk, whose page shows its age.
+func TestPushWorthy(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	base := kioskStatus{ID: "A", Name: "Kiosk A", Site: "west", State: StateOnline, Since: t0,
+		LastUpdate: jsonTime{t0}, Confirmed: jsonTime{t0}}
+	with := func(f func(*kioskStatus)) kioskStatus {
+		s := base
+		f(&s)
+		return s
+	}
+	tests := []struct {
+		name     string
+		old, new kioskStatus
+		want     bool
+	}{
+		{"nothing changed", base, base, false},
+		{"confirmed moved", base, with(func(s *kioskStatus) { s.Confirmed = jsonTime{t0.Add(time.Minute)} }), false},
+		{"first confirmation", with(func(s *kioskStatus) { s.Confirmed = jsonTime{} }), base, false},
+		{"turned overdue", base, with(func(s *kioskStatus) { s.Overdue = true }), true},
+		{"no longer overdue", with(func(s *kioskStatus) { s.Overdue = true }),
+			with(func(s *kioskStatus) { s.Confirmed = jsonTime{t0.Add(8 * time.Second)} }), true},
+		{"overdue, confirmed moved", with(func(s *kioskStatus) { s.Overdue = true }),
+			with(func(s *kioskStatus) { s.Overdue, s.Confirmed = true, jsonTime{t0.Add(8 * time.Second)} }), true},
+		{"overdue, nothing moved", with(func(s *kioskStatus) { s.Overdue = true }), with(func(s *kioskStatus) { s.Overdue = true }), false},
+		{"picture 10 s newer", base, with(func(s *kioskStatus) { s.LastUpdate = jsonTime{t0.Add(10 * time.Second)} }), false},
+		{"picture 30 s newer", base, with(func(s *kioskStatus) { s.LastUpdate = jsonTime{t0.Add(lastUpdateStep)} }), true},
+		{"state changed", base, with(func(s *kioskStatus) { s.State = StateOffline }), true},
+	}
+	for _, tt := range tests {
+		if got := pushWorthy(tt.old, tt.new); got != tt.want {
+			t.Errorf("%s: pushWorthy = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestStatusBookOverdue follows one kiosk through the book: the confirmed
+// time pages hear is the one of the last message sent, and the message that
+// says the kiosk is overdue carries the time it was last confirmed.
+func TestStatusBookOverdue(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	k := func(confirmed time.Duration, overdue bool) []kioskStatus {
+		return []kioskStatus{{ID: "A", Name: "Kiosk A", Site: "west", State: StateOnline, Since: t0,
+			LastUpdate: jsonTime{t0}, Confirmed: jsonTime{t0.Add(confirmed)}, Overdue: overdue}}
+	}
+	b := newStatusBook(func() time.Time { return t0 }, quietLog())
+	b.update(k(0, false))
+	_, v := b.since(0)
+	if b.update(k(2*time.Second, false)) {
+		t.Fatal("a new confirmed time alone made a message")
+	}
+	if !b.update(k(2*time.Second, true)) {
+		t.Fatal("turning overdue made no message")
+	}
+	msgs, v := b.since(v)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages; want 1", len(msgs))
+	}
+	a := decodeStatus(t, msgs[0]).Kiosks[0]
+	if a["overdue"] != true || a["confirmed"] != t0.Add(2*time.Second).Format(time.RFC3339) {
+		t.Errorf("overdue message: %v; want overdue, confirmed 10:00:02", a)
+	}
+	if !b.update(k(9*time.Second, false)) {
+		t.Fatal("no longer overdue made no message")
+	}
+	msgs, _ = b.since(v)
+	if a := decodeStatus(t, msgs[0]).Kiosks[0]; a["overdue"] != false || a["confirmed"] != t0.Add(9*time.Second).Format(time.RFC3339) {
+		t.Errorf("message after the kiosk caught up: %v; want not overdue, confirmed 10:00:09", a)
+	}
+	// A kiosk never confirmed says null, as last_update does.
+	fresh := newStatusBook(time.Now, quietLog())
+	fresh.update([]kioskStatus{{ID: "B", State: StateConnecting}})
+	if b := decodeStatus(t, mustOne(t, fresh, 0)).Kiosks[0]; b["confirmed"] != nil || b["overdue"] != false {
+		t.Errorf("unconfirmed kiosk: %v; want confirmed null, not overdue", b)
+	}
+}
