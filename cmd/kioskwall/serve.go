@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 
 	"kioskwall/config"
 	"kioskwall/thumbs"
@@ -27,12 +29,13 @@ func runServe(ctx context.Context, args []string) error {
 func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	configPath := fs.String("config", "", "config file (YAML; see kioskwall.example.yaml); without it every setting takes its default")
-	listen := fs.String("listen", "", "address to serve the wall, API and live view on (default "+config.DefaultListen+", or the config file's listen)")
-	var tokens, allowHosts stringList
-	fs.Var(&tokens, "tokens", "websockify token file, or a directory of them (token = kiosk id, file name = site); repeat for more; replaces the config file's inventory.tokens")
-	passwordFile := fs.String("password-file", "", "VNC password of every kiosk without one of its own: plain text or a vncpasswd file")
-	dataDir := fs.String("data-dir", "", "folder for the latest thumbnails and the control audit log (default "+config.DefaultDataDir+", or the config file's data_dir)")
+	configPath := fs.String("config", "", "config file (YAML; see kioskwall.example.yaml), re-read when it changes and on SIGHUP; without it every setting takes its default")
+	var flags serveFlags
+	var allowHosts stringList
+	fs.StringVar(&flags.listen, "listen", "", "address to serve the wall, API and live view on (default "+config.DefaultListen+", or the config file's listen)")
+	fs.Var(&flags.tokens, "tokens", "websockify token file, or a directory of them (token = kiosk id, file name = site); repeat for more; replaces the config file's inventory.tokens")
+	fs.StringVar(&flags.passwordFile, "password-file", "", "VNC password of every kiosk without one of its own: plain text or a vncpasswd file")
+	fs.StringVar(&flags.dataDir, "data-dir", "", "folder for the latest thumbnails and the control audit log (default "+config.DefaultDataDir+", or the config file's data_dir)")
 	fs.Var(&allowHosts, "allow-host", "a further host name the server is reached by, such as the name a reverse proxy passes on in Host; repeat for more")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for go tool pprof), as kioskwall bench -cpuprofile asks")
 	anywhere := fs.Bool("insecure-no-auth-listen-anywhere", false, "allow a non-loopback -listen address although kioskwall has no login: anyone who reaches it can watch and control every kiosk")
@@ -44,24 +47,9 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 
-	cfg := config.Default()
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			return err
-		}
-	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	if tokens != nil {
-		cfg.Inventory.Tokens = tokens
-	}
-	if *passwordFile != "" {
-		cfg.Inventory.PasswordFile = *passwordFile
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
+	cfg, err := flags.load(*configPath)
+	if err != nil {
+		return err
 	}
 	if err := wall.CheckListen(cfg.Listen, *anywhere); err != nil {
 		return err
@@ -88,12 +76,11 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		log.Warn("no inventory: the wall stays empty; name kiosk files or token files in the config file, or give -tokens")
 	}
 
-	fleet := wall.FleetOptions{Renditions: renditionsOf(cfg.Thumbnails)}
-	if cfg.Budgets.Total > 0 || len(cfg.Budgets.Sites) > 0 {
-		// Without a cap, reads are not paced: a live view gets what the
-		// line gives.
-		fleet.Budgets = wall.NewBudgets(cfg.Budgets, wall.BudgetOptions{})
-	}
+	// Budgets exist even without a cap: they meter every line for
+	// /api/stats, and a reloaded config file can cap the connections
+	// already open.
+	budgets := wall.NewBudgets(cfg.Budgets, wall.BudgetOptions{})
+	fleet := wall.FleetOptions{Renditions: renditionsOf(cfg.Thumbnails), Budgets: budgets}
 	srv, err := wall.NewServer(wall.ServerOptions{
 		Listen:     cfg.Listen,
 		AllowHosts: allowHosts,
@@ -105,10 +92,49 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		ln.Close()
 		return err
 	}
+	r := &configReloader{path: *configPath, flags: flags, srv: srv, budgets: budgets, log: log, running: cfg}
+	if *configPath != "" {
+		// Registered before the URL is printed, so a SIGHUP sent once the
+		// server is up reloads rather than ends it.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		r.hup = hup
+	}
 	fmt.Fprintf(out, "kioskwall: the wall is at %s\n", wallURL(ln.Addr()))
-	return runServer(ctx, srv, ln, func(ctx context.Context) {
-		srv.WatchInventory(ctx, src, cfg.Inventory.Reload)
-	})
+	return runServer(ctx, srv, ln, r.run)
+}
+
+// serveFlags are the settings given as flags. They override the config
+// file, at start and at every reload.
+type serveFlags struct {
+	listen, dataDir, passwordFile string
+	tokens                        stringList
+}
+
+// load reads the config file at path (every default when path is "") and
+// applies the flags to it.
+func (f serveFlags) load(path string) (*config.Config, error) {
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if f.listen != "" {
+		cfg.Listen = f.listen
+	}
+	if f.tokens != nil {
+		cfg.Inventory.Tokens = f.tokens
+	}
+	if f.passwordFile != "" {
+		cfg.Inventory.PasswordFile = f.passwordFile
+	}
+	if f.dataDir != "" {
+		cfg.DataDir = f.dataDir
+	}
+	return cfg, nil
 }
 
 // runServer serves until ctx ends or serving fails, with feed running

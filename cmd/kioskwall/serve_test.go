@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,8 +219,11 @@ func TestServeTokens(t *testing.T) {
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Budgets != nil {
-		t.Errorf("stats show budgets %+v, but none is configured", st.Budgets)
+	// No cap is configured, yet the line is metered, so that a reload can
+	// cap it.
+	if b := st.Budgets; b == nil || b.Total.CapBPS != 0 || b.Total.Utilization != nil || len(b.Sites) != 1 ||
+		b.Sites[0].Site != "radiology" || b.Sites[0].CapBPS != 0 || b.Sites[0].BytesIn == 0 {
+		t.Errorf("stats budgets %+v; want the radiology line metered, without caps", b)
 	}
 	if len(st.InventoryProblems) != 1 || !strings.Contains(string(body), fmt.Sprintf(`"file":%q,"line":4`, tokenFile)) {
 		t.Errorf("inventory_problems %s; want the broken line 4 of %s", body, tokenFile)
@@ -306,5 +310,119 @@ func TestDemoCommand(t *testing.T) {
 	err := demoMain(context.Background(), []string{"-listen", "0.0.0.0:0"}, &syncBuffer{}, &syncBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "loopback only") {
 		t.Errorf("demo -listen 0.0.0.0:0: %v; want a refusal", err)
+	}
+}
+
+// stats fetches /api/stats.
+func (r *running) stats() wall.Stats {
+	r.t.Helper()
+	var st wall.Stats
+	code, body := r.get("/api/stats")
+	if code != http.StatusOK {
+		r.t.Fatalf("/api/stats: %d %s", code, body)
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		r.t.Fatal(err)
+	}
+	return st
+}
+
+// waitCaps polls /api/stats until the total and site caps are the ones
+// given, and returns the site's line.
+func (r *running) waitCaps(what string, total int64, site string, siteCap int64) wall.BudgetLine {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := r.stats()
+		if b := st.Budgets; b != nil && b.Total.CapBPS == total {
+			for _, l := range b.Sites {
+				if l.Site == site && l.CapBPS == siteCap {
+					return l
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting until %s: budgets %+v\nlog:\n%s", what, st.Budgets, r.errOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the server's log holds s, counting only what came
+// after the first from bytes.
+func (r *running) waitLog(what string, from int, s string) {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(r.errOut.String()[from:], s) {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("timed out waiting until the log says %s (%q):\n%s", what, s, r.errOut.String()[from:])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestServeReloadsConfig: serve started without caps picks up the caps of
+// a rewritten config file, keeps them through a broken rewrite (which it
+// reports with file and line), says which change needs a restart, and
+// re-reads the file at once on SIGHUP. Kiosks: synthetic, rfb/sim.
+func TestServeReloadsConfig(t *testing.T) {
+	sf := startServeSim(t, 2, "127.0.33.1", "Reload-Pw-1")
+	site := sf.Kiosks()[0].Site()
+	dir := t.TempDir()
+	if err := sf.WriteInventory(filepath.Join(dir, "kiosks.csv")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "kioskwall.yaml")
+	head := "data_dir: data\ninventory:\n  files: [kiosks.csv]\n"
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(head+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("  reload: 100ms\n")
+	r := start(t, serveMain, "-config", path, "-listen", "127.0.0.1:0")
+	r.waitKiosks("both kiosks are online", allOnline(2))
+	r.waitCaps("the server runs without caps", 0, site, 0)
+
+	// Caps for a server started without any.
+	mark := len(r.errOut.String())
+	write("  reload: 100ms\nbudgets:\n  total: 20Mbit\n  sites:\n    " + site + ": 2Mbit\n")
+	l := r.waitCaps("the new caps are in force", 20_000_000, site, 2_000_000)
+	if l.Slots == 0 {
+		t.Errorf("site line %+v has no request slots under its new cap", l)
+	}
+	r.waitLog("the cap change", mark, `msg="bandwidth cap changed" site=`+site+` from="no cap" to=2Mbit/s`)
+	r.waitKiosks("both kiosks stay online", allOnline(2))
+
+	// A broken file changes nothing and says where it is broken.
+	mark = len(r.errOut.String())
+	write("  reload: 100ms\nbudgets:\n  total: 1MB\n")
+	r.waitLog("the broken line", mark, fmt.Sprintf("%s:6: ", path))
+	r.waitLog("that the file was not applied", mark, "was not applied")
+	if b := r.stats().Budgets; b.Total.CapBPS != 20_000_000 {
+		t.Errorf("after a broken rewrite the total cap is %d; want the 20 Mbit in force", b.Total.CapBPS)
+	}
+
+	// A change that needs a restart is said to; a slower poll and a new
+	// cap apply at once.
+	mark = len(r.errOut.String())
+	write("  reload: 1h\nthumbnails:\n  quality: 70\nbudgets:\n  total: 10Mbit\n  sites:\n    " + site + ": 2Mbit\n")
+	r.waitCaps("the lower total", 10_000_000, site, 2_000_000)
+	r.waitLog("the restart warning", mark, "setting=thumbnails.quality running=60 file=70")
+
+	// Polled once an hour now: SIGHUP reads the file at once.
+	mark = len(r.errOut.String())
+	write("  reload: 1h\nthumbnails:\n  quality: 70\nbudgets:\n  total: 10Mbit\n")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	r.waitCaps("the site's cap removed on SIGHUP", 10_000_000, site, 0)
+	r.waitLog("the SIGHUP", mark, "SIGHUP: re-reading the config file")
+	if err := r.stop(); err != nil {
+		t.Fatalf("serve returned %v after the interrupt", err)
+	}
+	if strings.Contains(r.errOut.String(), "Reload-Pw-1") {
+		t.Error("the password appears in the log")
 	}
 }
