@@ -85,6 +85,17 @@ func wanted(name string, names []string) bool {
 	return len(names) == 0 || slices.Contains(names, name)
 }
 
+// Tickers returns the learnt ticker areas of the screen (see Change.Minor),
+// in screen pixels. A client may leave them out of its update requests
+// most of the time: what they show is not news.
+func (t *Thumbnailer) Tickers() []image.Rectangle {
+	out := make([]image.Rectangle, len(t.ticker.known))
+	for i, a := range t.ticker.known {
+		out[i] = a.r
+	}
+	return out
+}
+
 // Master is the picture of the largest rendition.
 func (t *Thumbnailer) Master() *image.RGBA {
 	var best *picture

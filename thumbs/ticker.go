@@ -50,14 +50,17 @@ func (w *tickerWatch) observe(changed []image.Rectangle, screen image.Rectangle,
 		return false
 	}
 	w.learn(rects, screen, now)
+	minor = true
 	for _, r := range rects {
 		i := w.find(r)
 		if i < 0 {
-			return false
+			minor = false
+			continue
 		}
+		// Still ticking, even beside other changes.
 		w.known[i].seen = now
 	}
-	return true
+	return minor
 }
 
 func (w *tickerWatch) learn(rects []image.Rectangle, screen image.Rectangle, now time.Time) {

@@ -357,7 +357,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 	poked := false
 	releasing := false // the slot goes back at releaseAt
 	merged, splits := 0, 0
-	var sentAt, lastArrival, lastRequest, lastProbe, releaseAt time.Time
+	var sentAt, lastArrival, lastRequest, lastWhole, lastProbe, releaseAt time.Time
 	lastProbe = time.Now() // the handshake just proved the server answers
 	var seen int64
 	rtt := 50 * time.Millisecond
@@ -441,13 +441,29 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 				slots.want(SlotClaim{Due: nextRequest, Grace: interval, Watched: s.watched})
 				break
 			}
-			if err := c.Request(incremental, image.Rect(0, 0, c.Width(), c.Height())); err != nil {
-				return err
+			whole := !incremental || mode == ModeLive || now.Sub(lastWhole) >= s.env.schedule.TickerRefresh
+			for _, r := range s.requestArea(c.Width(), c.Height(), whole) {
+				if err := c.Request(incremental, r); err != nil {
+					return err
+				}
+			}
+			if whole {
+				lastWhole = now
 			}
 			incremental, kind, sentAt, lastRequest = true, reqUpdate, now, now
+			if mode == ModeThumbnail && s.env.budgets != nil && slots.contended() {
+				// Others wait for a slot: ask for the answer at once, so
+				// this one comes back after a round trip.
+				if err := c.Request(false, pokeArea); err != nil {
+					return err
+				}
+				poked = true
+			}
 		}
 
-		// Sleep until the next moment something may change the decision.
+		// Sleep until the next moment something may change the decision;
+		// the decision may have changed the mode or the last request.
+		nextRequest = lastRequest.Add(s.interval(mode, now))
 		wake := now.Add(time.Hour)
 		at := func(t time.Time) {
 			if t.Before(wake) {
@@ -487,6 +503,28 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 			return ctx.Err()
 		}
 	}
+}
+
+// requestArea is what an update request asks for: the whole screen, or
+// when whole is false the screen without its ticker areas (a clock), whose
+// changes then wait for the next whole request, at most the schedule's
+// TickerRefresh later. A kiosk whose only change is its clock then sends
+// nothing, and keeps its request, and so shows a real change at once.
+func (s *Session) requestArea(w, h int, whole bool) []image.Rectangle {
+	area := []image.Rectangle{image.Rect(0, 0, w, h)}
+	if whole {
+		return area
+	}
+	s.thumbMu.Lock()
+	tickers := s.thumb.Tickers()
+	s.thumbMu.Unlock()
+	for _, t := range tickers {
+		area = rfb.Subtract(area, t)
+	}
+	if len(area) == 0 {
+		return []image.Rectangle{image.Rect(0, 0, w, h)}
+	}
+	return area
 }
 
 // pokeArea is what probes and pokes ask for: one pixel, answered at once.
