@@ -300,10 +300,6 @@ const (
 	// does not change before it is poked, when nobody needs the slot and no
 	// page watches the kiosk.
 	idlePoke = 30 * time.Second
-	// mergeProof is how many pokes a server must answer in one update, with
-	// nothing after it, before the session trusts it to merge a poke with
-	// the request it pokes and frees its slot without a settle period.
-	mergeProof = 3
 )
 
 // reqKind is what the session is waiting for.
@@ -323,20 +319,25 @@ const (
 // when the session needs nothing outstanding — to change the pixel format
 // for a viewer, or to free its site's request slot for another kiosk — it
 // pokes: a 1x1 non-incremental request, answered at once. A server may answer
-// the two requests with one update or with two, so after the answer the
-// session waits a settle period before it changes the format; before it
-// frees the slot only until the server has shown that it merges (mergeProof).
+// the two requests with one update or with two, the poke's last: once an
+// update brings the poke's pixel, nothing is outstanding, as servers keep
+// one requested region and an update answers all of it. Before a change of
+// pixel format the session waits a settle period more, for servers that
+// answer requests one by one.
 // On a budgeted line a kiosk holds a slot while it is asked for an update;
 // a quiet kiosk keeps it, and so shows its next change at once, until
 // another kiosk of the line waits for a slot (see Schedule).
 func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error {
 	updates := make(chan struct{}, 1)
-	var arrived atomic.Int64
+	var arrived, pokeAnswers atomic.Int64
 	readErr := make(chan error, 1)
 	rctx, stopReader := context.WithCancel(ctx)
 	defer stopReader()
 	go func() {
-		readErr <- s.readUpdates(rctx, c, func() {
+		readErr <- s.readUpdates(rctx, c, func(u *rfb.Update) {
+			if rfb.Covers(u.Rects, pokeArea) {
+				pokeAnswers.Add(1)
+			}
 			arrived.Add(1)
 			select {
 			case updates <- struct{}{}:
@@ -355,11 +356,9 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 	incremental := false
 	kind := reqNone
 	poked := false
-	releasing := false // the slot goes back at releaseAt
-	merged, splits := 0, 0
-	var sentAt, lastArrival, lastRequest, lastWhole, lastProbe, releaseAt time.Time
+	var sentAt, lastArrival, lastRequest, lastWhole, lastProbe time.Time
 	lastProbe = time.Now() // the handshake just proved the server answers
-	var seen int64
+	var seen, pokesSeen int64
 	rtt := 50 * time.Millisecond
 	var watchSeen uint64
 	timer := time.NewTimer(0)
@@ -367,30 +366,25 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 	for {
 		now := time.Now()
 		if n := arrived.Load(); n != seen {
-			extra := kind == reqNone && !lastArrival.IsZero()
-			seen = n
+			p := pokeAnswers.Load()
+			pokeAnswered := p != pokesSeen
+			seen, pokesSeen = n, p
 			lastArrival = now
 			s.confirm(now)
 			switch {
-			case extra:
-				// An update nobody asked for: the server answered a poke
-				// and the request it poked with two updates.
-				splits++
 			case kind == reqProbe:
 				rtt = now.Sub(sentAt)
 				s.setRTT(rtt)
+				kind = reqNone
+			case kind == reqUpdate && poked && !pokeAnswered:
+				// The request's answer came alone: the poke's is due at once.
 			case kind == reqUpdate:
-				// The update is read: the slot may go, after a settle period
-				// if a poke may yet bring a second answer.
-				releasing, releaseAt = true, now
-				if poked && (splits > 0 || merged < mergeProof) {
-					releaseAt = now.Add(s.settle(rtt))
-				}
-				if poked {
-					merged++
-				}
+				// Nothing is outstanding once the poke's pixel came: servers
+				// keep one requested region and answer all of it. The slot
+				// goes back.
+				slots.release()
+				kind, poked = reqNone, false
 			}
-			kind, poked = reqNone, false
 		}
 		if w := s.watch.Load(); w != watchSeen {
 			// A page started showing a rendition: it gets the picture now.
@@ -401,10 +395,6 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		}
 		want := s.wantMode()
 		settle := s.settle(rtt)
-		if releasing && kind == reqNone && !now.Before(releaseAt) {
-			slots.release()
-			releasing = false
-		}
 		// The interval follows the kiosk's class as it changes: a kiosk a
 		// page starts to show is due at once.
 		interval := s.interval(mode, now)
@@ -419,7 +409,6 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 			poked, sentAt = true, now
 		case want != mode && kind == reqNone && now.Sub(lastArrival) >= settle:
 			slots.release()
-			releasing = false
 			if err := s.switchMode(c, pc, want); err != nil {
 				return err
 			}
@@ -436,7 +425,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 				return err
 			}
 			kind, sentAt, lastProbe = reqProbe, now, now
-		case kind == reqNone && !now.Before(nextRequest) && !releasing:
+		case kind == reqNone && !now.Before(nextRequest):
 			if mode == ModeThumbnail && !slots.held() {
 				slots.want(SlotClaim{Due: nextRequest, Grace: interval, Watched: s.watched})
 				break
@@ -479,9 +468,6 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		case kind == reqNone:
 			at(nextRequest)
 			at(lastProbe.Add(probeEvery))
-			if releasing {
-				at(releaseAt)
-			}
 		case kind == reqProbe || poked:
 			at(sentAt.Add(answerTimeout))
 		case mode == ModeThumbnail:
@@ -531,7 +517,7 @@ func (s *Session) requestArea(w, h int, whole bool) []image.Rectangle {
 var pokeArea = image.Rect(0, 0, 1, 1)
 
 // settle is how long to wait after a poke's answer for a possible second
-// update before the pixel format changes or the request slot is freed.
+// update before the pixel format changes.
 func (s *Session) settle(rtt time.Duration) time.Duration { return max(4*rtt, 150*time.Millisecond) }
 
 // quietHold is how long an incremental thumbnail request may wait for a
@@ -582,7 +568,7 @@ func (s *Session) setRTT(rtt time.Duration) {
 
 // readUpdates decodes server messages until an error, calling arrived after
 // each FramebufferUpdate once the thumbnail is up to date.
-func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func()) error {
+func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func(*rfb.Update)) error {
 	for {
 		msg, err := c.Next()
 		if err != nil {
@@ -605,7 +591,7 @@ func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func()
 		if err := s.applyUpdate(c, u); err != nil {
 			return err
 		}
-		arrived()
+		arrived(u)
 	}
 }
 
