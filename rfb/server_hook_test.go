@@ -168,3 +168,34 @@ func TestRequestsAreARegion(t *testing.T) {
 	}
 	endSession(t, c, sent, done)
 }
+
+// A copy goes as CopyRect to a client that asks for the screen without its
+// clock, and a 1x1 poke beside the request does not turn it into pixels.
+func TestCopiesSurvivePartialRequests(t *testing.T) {
+	const w, h = 64, 48
+	d := newSceneDesktop(w, h, Format32, 3)
+	c, sent, done := serveHooked(t, d, EncCopyRect, EncRaw)
+	whole := image.Rect(0, 0, w, h)
+	c.request(false, whole)
+	c.readUpdate(4)
+	nextSent(t, sent)
+
+	clock := image.Rect(50, 2, 62, 8)
+	for _, r := range Subtract([]image.Rectangle{whole}, clock) {
+		c.request(true, r)
+	}
+	c.request(false, image.Rect(0, 0, 1, 1))
+	c.readUpdate(4) // the poke's pixel: nothing else changed yet
+	nextSent(t, sent)
+	for _, r := range Subtract([]image.Rectangle{whole}, clock) {
+		c.request(true, r)
+	}
+	moved := image.Rect(0, 20, 40, 40)
+	d.CopyRect(moved, image.Pt(8, 20))
+	rects, _ := c.readUpdate(4)
+	nextSent(t, sent)
+	if len(rects) != 1 || rects[0].enc != EncCopyRect || !rects[0].r.Eq(moved) {
+		t.Errorf("a move under a request without the clock came as %v, want one CopyRect at %v", rects, moved)
+	}
+	endSession(t, c, sent, done)
+}

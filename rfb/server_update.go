@@ -121,9 +121,11 @@ func (s *serverConn) snapshot(p *updatePlan) (bool, error) {
 	if s.fullPending {
 		w.damage.add(s.full)
 	}
-	// Copies replay only on a client that takes them and sees the whole
-	// screen; a non-incremental request wants pixels, not copies.
-	if !s.prefs.copyRect || s.fullPending || !Covers(s.req, bounds) {
+	// Copies replay only on a client that takes them, and not onto an area
+	// asked for non-incrementally: that wants pixels. A copy needs no
+	// particular request area: it was kept only while the client held its
+	// source (see Desktop), and changes since then follow it as damage.
+	if !s.prefs.copyRect || (s.fullPending && slices.ContainsFunc(w.copies, func(c copyOp) bool { return c.dst.Overlaps(s.full) })) {
 		w.copiesToDamage()
 	}
 	p.data = s.fullPending || p.cursor || len(w.copies) > 0 || slices.ContainsFunc(s.req, w.damage.intersects)
