@@ -3,8 +3,9 @@
 //
 // It runs for days on a NOC screen, so nothing grows with time: one DOM node
 // per kiosk (made when first shown, dropped when the kiosk leaves the
-// inventory), one object URL per shown picture (revoked when replaced or
-// hidden), and all timers are single chains.
+// inventory) and per leased line (dropped when the line goes), one object
+// URL per shown picture (revoked when replaced or hidden), and all timers
+// are single chains.
 //
 // URL parameters (kept up to date, so a bookmarked screen comes back as it
 // was): cols (tiles per row, default: about 270 device pixels a tile), rotate (seconds per page, default
@@ -15,6 +16,8 @@
 (function () {
   const PROTOCOL_VERSION = 1;
   const PREFETCH_MS = 2000; // subscribe to the next page this long before showing it
+  const STATS_MS = 5000;    // how often the lines' rates are fetched (GET api/stats)
+  const FULL_LINE = 0.9;    // a line this close to its cap is marked
   const STATES = ["online", "connecting", "offline", "auth_failed", "error"];
   const PROBLEMS = new Set(["offline", "auth_failed", "error"]);
   const STATE_LABEL = { online: "online", connecting: "connecting", offline: "offline", auth_failed: "auth failed", error: "error" };
@@ -28,14 +31,16 @@
   const filter = { site: params.get("site") || "", state: params.get("state") || "", q: (params.get("q") || "").toLowerCase() };
 
   const $ = (id) => document.getElementById(id);
-  const grid = $("grid"), banner = $("banner"), counts = $("counts"), empty = $("empty");
+  const grid = $("grid"), banner = $("banner"), counts = $("counts"), empty = $("empty"), linesBox = $("lines");
   const siteSelect = $("f-site"), stateSelect = $("f-state"), search = $("f-search");
   const pageNo = $("page-no"), pauseButton = $("pause");
   const decoder = new TextDecoder();
 
-  // kiosks: id -> record {status, node, img, badge, pic: {seq, updated, stale}, shown, pending, badState}
+  // kiosks: id -> record {status, node, img, badge, late, pic: {seq, updated, stale}, shown, pending, badState}
   const kiosks = new Map();
   const sections = new Map(); // site -> {el, info, tiles}
+  const lines = new Map();    // "" (the total) or a site -> {el, fill, rate}
+  let linesKey = "";
   let renditions = [];
   let clockOffset = 0; // server time minus local time, ms
   let pages = [];      // [[{site, ids, cont}]]
@@ -138,7 +143,7 @@
     for (const s of m.kiosks || []) {
       let rec = kiosks.get(s.id);
       if (!rec) {
-        rec = { status: s, node: null, img: null, badge: null, name: null, code: null, pic: null, shown: "", pending: "", badState: "" };
+        rec = { status: s, node: null, img: null, badge: null, late: null, name: null, code: null, pic: null, shown: "", pending: "", badState: "" };
         kiosks.set(s.id, rec);
       }
       if (PROBLEMS.has(s.state)) rec.badState = s.state;
@@ -162,9 +167,14 @@
 
   function updateCounts() {
     const n = { online: 0, connecting: 0, offline: 0, auth_failed: 0, error: 0 };
-    for (const rec of kiosks.values()) n[rec.status.state] = (n[rec.status.state] || 0) + 1;
+    let overdue = 0;
+    for (const rec of kiosks.values()) {
+      n[rec.status.state] = (n[rec.status.state] || 0) + 1;
+      if (isOverdue(rec)) overdue++;
+    }
     let html = "<span>" + kiosks.size + " kiosks</span>";
     for (const s of STATES) if (n[s]) html += '<span class="n-' + s + '">' + n[s] + " " + STATE_LABEL[s] + "</span>";
+    if (overdue) html += '<span class="n-overdue">' + overdue + " overdue</span>";
     if (counts.innerHTML !== html) counts.innerHTML = html;
   }
 
@@ -248,7 +258,9 @@
     const nopic = document.createElement("span");
     nopic.className = "nopic";
     nopic.textContent = "waiting for a picture";
-    pic.append(img, nopic);
+    const late = document.createElement("span");
+    late.className = "late";
+    pic.append(img, nopic, late);
     const cap = document.createElement("div");
     cap.className = "cap";
     const name = document.createElement("span");
@@ -262,6 +274,7 @@
     rec.node = a;
     rec.img = img;
     rec.badge = badge;
+    rec.late = late;
     rec.name = name;
     rec.code = code;
     paintStatus(rec);
@@ -276,7 +289,8 @@
 
   function paintStatus(rec) {
     const s = rec.status, node = rec.node;
-    const cls = "tile state-" + shownState(rec) + (rec.pic && rec.pic.stale ? " stale" : "") + (rec.shown ? " has-pic" : "");
+    const cls = "tile state-" + shownState(rec) + (rec.pic && rec.pic.stale ? " stale" : "") + (rec.shown ? " has-pic" : "") +
+      (isOverdue(rec) ? " overdue" : "");
     if (node.className !== cls) node.className = cls;
     const title = s.name + " (" + s.id + ", " + s.site + "): " + STATE_LABEL[s.state] + (s.message ? " \u2014 " + s.message : "");
     if (node.title !== title) node.title = title;
@@ -300,6 +314,27 @@
     else if (rec.status.state === "connecting" && rec.badState) text = STATE_LABEL[state] + " \u00b7 retrying";
     else text = STATE_LABEL[state] + (age ? " \u00b7 " + age : "");
     setText(rec.badge, text);
+    paintLate(rec);
+  }
+
+  // An overdue kiosk is watched and online, but has not confirmed its
+  // picture (answered) within its maximum age: its line's budget did not
+  // allow it. The server says when; the page shows for how long.
+  function isOverdue(rec) {
+    return rec.status.overdue === true && rec.status.state === "online";
+  }
+
+  function paintLate(rec) {
+    if (!isOverdue(rec)) {
+      setText(rec.late, "");
+      return;
+    }
+    const confirmed = Date.parse(rec.status.confirmed || "");
+    const age = confirmed > 0 ? formatAge(Date.now() + clockOffset - confirmed) : "";
+    setText(rec.late, age ? age + " old" : "overdue");
+    const title = "Overdue: the kiosk last confirmed this picture " + (age ? age + " ago" : "long ago") +
+      "; its line's bandwidth budget does not allow keeping it fresher.";
+    if (rec.late.title !== title) rec.late.title = title;
   }
 
   function formatAge(ms) {
@@ -308,6 +343,99 @@
     if (s < 3600) return Math.floor(s / 60) + " min";
     if (s < 172800) return Math.floor(s / 3600) + " h";
     return Math.floor(s / 86400) + " d";
+  }
+
+  // ---- leased lines ----
+
+  // pollStats fetches the lines' rates and caps, one request at a time, so
+  // a slow server never gets a pile of them.
+  function pollStats() {
+    fetch("api/stats", { cache: "no-store", signal: AbortSignal.timeout(2 * STATS_MS) })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+      .then((st) => {
+        linesBox.classList.remove("unknown");
+        paintLines(st.budgets);
+      })
+      // The banner says when the server is gone; here the rates only dim.
+      .catch(() => linesBox.classList.add("unknown"))
+      .finally(() => setTimeout(pollStats, STATS_MS));
+  }
+
+  // paintLines shows the total and every site: the rate of the last second
+  // against the cap, with a bar where there is a cap.
+  function paintLines(b) {
+    const list = b ? [b.total].concat(b.sites || []) : [];
+    const key = list.map((l) => l.site).join("\n");
+    if (key !== linesKey) {
+      linesKey = key;
+      const keep = new Set(list.map((l) => l.site));
+      for (const site of lines.keys()) if (!keep.has(site)) lines.delete(site);
+      linesBox.replaceChildren(...list.map((l) => lineNode(l.site).el));
+    }
+    for (const l of list) paintLine(lines.get(l.site), l);
+  }
+
+  function lineNode(site) {
+    let ln = lines.get(site);
+    if (ln) return ln;
+    const el = document.createElement("span");
+    el.className = "line";
+    el.dataset.site = site;
+    const name = document.createElement("span");
+    name.className = "line-name";
+    name.textContent = site || "total";
+    const meter = document.createElement("span");
+    meter.className = "meter";
+    const fill = document.createElement("span");
+    fill.className = "fill";
+    meter.append(fill);
+    const rate = document.createElement("span");
+    rate.className = "line-rate";
+    el.append(name, meter, rate);
+    ln = { el: el, fill: fill, rate: rate };
+    lines.set(site, ln);
+    return ln;
+  }
+
+  function paintLine(ln, l) {
+    const capped = l.cap_bps > 0;
+    const u = capped ? l.bps / l.cap_bps : 0;
+    const cls = "line" + (capped ? " capped" : "") + (capped && u >= FULL_LINE ? " full" : "");
+    if (ln.el.className !== cls) ln.el.className = cls;
+    const width = Math.round(Math.min(1, u) * 100) + "%";
+    if (ln.fill.style.width !== width) ln.fill.style.width = width;
+    let text = rateText(l.bps);
+    if (capped) {
+      // "1.2 / 2 Mbit/s"; a rate too small for the cap's unit keeps its own.
+      const unit = rateUnit(l.cap_bps);
+      text = (l.bps === 0 || l.bps / unit.size >= 0.1 ? rateNumber(l.bps, unit) : text) + " / " + rateText(l.cap_bps);
+    }
+    setText(ln.rate, text);
+    const title = (l.site || "All sites together") + ": " + rateText(l.bps) +
+      (capped ? " of its " + rateText(l.cap_bps) + " cap (" + Math.round(u * 100) + "%), " : ", no cap of its own, ") +
+      "over the last second; busiest 10 s so far " + rateText(l.worst_window_bps) +
+      (l.request_slots ? "; update requests: " + l.requests_outstanding + " of " + l.request_slots + " slots in use, " + l.requests_waiting + " waiting" : "");
+    if (ln.el.title !== title) ln.el.title = title;
+  }
+
+  function rateText(bps) {
+    const unit = rateUnit(bps);
+    return rateNumber(bps, unit) + " " + unit.name;
+  }
+
+  const RATE_UNITS = [{ name: "Gbit/s", size: 1e9 }, { name: "Mbit/s", size: 1e6 }, { name: "kbit/s", size: 1e3 }, { name: "bit/s", size: 1 }];
+
+  function rateUnit(bps) {
+    for (const u of RATE_UNITS) if (bps >= u.size) return u;
+    return RATE_UNITS[1]; // an idle uncapped line: "0 Mbit/s"
+  }
+
+  // rateNumber writes bps in unit with about two significant digits: "12",
+  // "1.5", "0.35".
+  function rateNumber(bps, unit) {
+    const v = bps / unit.size;
+    if (v >= 10 || v === 0) return String(Math.round(v));
+    return String(Number(v.toPrecision(2)));
   }
 
   // ---- layout and paging ----
@@ -578,4 +706,5 @@
   }, 1000);
 
   connect();
+  pollStats();
 })();
