@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"text/tabwriter"
 	"time"
 
 	"kioskwall/rfb"
+	"kioskwall/wall"
 )
 
 // runCheck tells an operator what a kiosk's VNC server offers and what a frame
@@ -21,8 +23,9 @@ func runCheck(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	pwFile := fs.String("password-file", "", "file holding the VNC password (plain text or vncpasswd format)")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
+	noCosts := fs.Bool("no-costs", false, "skip the full-frame measurements (each costs a full screen per encoding on the kiosk's line)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: kioskwall check [-password-file F] HOST:PORT")
+		fmt.Fprintln(fs.Output(), "usage: kioskwall check [-password-file F] [-no-costs] HOST:PORT")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -38,28 +41,32 @@ func runCheck(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	return check(ctx, os.Stdout, fs.Arg(0), pw)
+	return check(ctx, os.Stdout, fs.Arg(0), pw, !*noCosts)
 }
 
-// costEncodings are measured one by one; quality 8 makes Tight use JPEG.
+// costEncodings are measured one by one; a quality level makes Tight use
+// JPEG, which rfbproto allows at 16 and 32 bpp only.
 var costEncodings = []struct {
 	label string
 	encs  []rfb.Encoding
+	jpeg  bool
 }{
-	{"raw", []rfb.Encoding{rfb.EncRaw}},
-	{"rre", []rfb.Encoding{rfb.EncRRE}},
-	{"corre", []rfb.Encoding{rfb.EncCoRRE}},
-	{"hextile", []rfb.Encoding{rfb.EncHextile}},
-	{"zlib", []rfb.Encoding{rfb.EncZlib}},
-	{"zrle", []rfb.Encoding{rfb.EncZRLE}},
-	{"tight", []rfb.Encoding{rfb.EncTight}},
-	{"tight+jpeg q8", []rfb.Encoding{rfb.EncTight, rfb.EncQualityLevel0 + 8}},
-	{"tight+jpeg q2", []rfb.Encoding{rfb.EncTight, rfb.EncQualityLevel0 + 2}},
+	{"raw", []rfb.Encoding{rfb.EncRaw}, false},
+	{"rre", []rfb.Encoding{rfb.EncRRE}, false},
+	{"corre", []rfb.Encoding{rfb.EncCoRRE}, false},
+	{"hextile", []rfb.Encoding{rfb.EncHextile}, false},
+	{"zlib", []rfb.Encoding{rfb.EncZlib}, false},
+	{"zrle", []rfb.Encoding{rfb.EncZRLE}, false},
+	{"tight", []rfb.Encoding{rfb.EncTight}, false},
+	{"tight+jpeg q8", []rfb.Encoding{rfb.EncTight, rfb.EncQualityLevel0 + 8}, true},
+	{"tight+jpeg q2", []rfb.Encoding{rfb.EncTight, rfb.EncQualityLevel0 + 2}, true},
 }
 
-func check(ctx context.Context, out io.Writer, addr, password string) error {
+// check connects to addr and reports; with costs it measures what a full
+// frame costs in the encoding policy's candidates and in each encoding.
+func check(ctx context.Context, out io.Writer, addr, password string, costs bool) error {
 	fmt.Fprintf(out, "kiosk       %s\n", addr)
-	fb := &rfb.Buffer{}
+	fb := rfb.NewDesktop(1, 1, rfb.Format32)
 	start := time.Now()
 	c, err := rfb.Dial(ctx, addr, rfb.ClientConfig{Password: password, Framebuffer: fb, Encodings: []rfb.Encoding{rfb.EncRaw}})
 	if err != nil {
@@ -79,9 +86,25 @@ func check(ctx context.Context, out io.Writer, addr, password string) error {
 	}
 	slices.Sort(rtts)
 	fmt.Fprintf(out, "round trip  %v (min of %d; max %v)\n", rtts[0].Round(time.Microsecond), len(rtts), rtts[len(rtts)-1].Round(time.Microsecond))
+	if costs {
+		if err := checkEncodings(out, c); err != nil {
+			return err
+		}
+		// Last: measuring the candidates ends with the connection closed.
+		if err := checkCandidates(ctx, out, c, fb); err != nil {
+			return explain(err)
+		}
+	}
+	fmt.Fprintf(out, "\ntotal       %d bytes in, %d bytes out\n", c.BytesIn(), c.BytesOut())
+	return nil
+}
 
+// checkEncodings measures a full frame in each encoding at 32 and 8 bpp:
+// what the server supports, and what each costs.
+func checkEncodings(out io.Writer, c *rfb.Client) error {
 	full := image.Rect(0, 0, c.Width(), c.Height())
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
 	fmt.Fprintln(tw, "\nfull frame\tasked\tbpp\tserver used\tbytes\tbytes/pixel\ttime")
 	for _, bpp := range []int{32, 8} {
 		pf, _ := formatForBPP(bpp)
@@ -89,18 +112,47 @@ func check(ctx context.Context, out io.Writer, addr, password string) error {
 			return err
 		}
 		for _, ce := range costEncodings {
+			if bpp == 8 && ce.jpeg {
+				continue
+			}
 			t0 := time.Now()
 			used, n, err := fullFrame(c, full, ce.encs)
 			if err != nil {
-				tw.Flush()
 				return explain(fmt.Errorf("full frame in %s at %d bpp: %w", ce.label, bpp, err))
 			}
 			fmt.Fprintf(tw, "\t%s\t%d\t%s\t%d\t%.3f\t%v\n", ce.label, bpp, used, n,
 				float64(n)/float64(full.Dx()*full.Dy()), time.Since(t0).Round(time.Millisecond))
 		}
 	}
+	return nil
+}
+
+// checkCandidates measures the encoding policy's candidates on c and says
+// which one the policy would pick for this kiosk's kind.
+func checkCandidates(ctx context.Context, out io.Writer, c *rfb.Client, fb *rfb.Desktop) error {
+	costs, err := wall.MeasureEncodings(ctx, c, fb, wall.EncodingCandidates)
+	if err != nil {
+		return fmt.Errorf("measuring the thumbnail encodings: %w", err)
+	}
+	w, h := c.Width(), c.Height()
+	fmt.Fprintf(out, "\nthumbnails  one full %dx%d frame per candidate; PSNR of its thumbnail against %s\n", w, h, costs[0].Name)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tcandidate\tserver used\tbytes\tat 1920x1080\tPSNR\tdecode CPU")
+	for _, cost := range costs {
+		psnr := fmt.Sprintf("%.1f dB", float64(cost.PSNR))
+		if math.IsInf(float64(cost.PSNR), 1) {
+			psnr = "identical"
+		}
+		decode := "-"
+		if cost.DecodeCPU > 0 {
+			decode = cost.DecodeCPU.Round(100 * time.Microsecond).String()
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\t%d\t%.1f KB\t%s\t%s\n", cost.Name, cost.Used, cost.Bytes,
+			float64(cost.Bytes)*1920*1080/float64(w*h)/1000, psnr, decode)
+	}
 	tw.Flush()
-	fmt.Fprintf(out, "\ntotal       %d bytes in, %d bytes out\n", c.BytesIn(), c.BytesOut())
+	fmt.Fprintf(out, "policy      picks %s: the fewest bytes with a thumbnail PSNR of at least %.0f dB\n",
+		wall.Decide(costs, wall.DefaultMinPSNR), wall.DefaultMinPSNR)
 	return nil
 }
 

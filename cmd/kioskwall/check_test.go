@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kioskwall/internal/realvnc"
+	"kioskwall/wall"
 )
 
 // TestCheck runs the check command against a synthetic kiosk (rfb/sim, a
@@ -26,18 +27,36 @@ func TestCheck(t *testing.T) {
 	defer cancel()
 
 	var out bytes.Buffer
-	if err := check(ctx, &out, addr, pw); err != nil {
+	if err := check(ctx, &out, addr, pw, true); err != nil {
 		t.Fatalf("check: %v\n%s", err, out.String())
 	}
 	text := out.String()
-	for _, want := range []string{"protocol    RFB 3.8", "security    offered [VNC authentication (2)]", "auth        ok",
-		"desktop     640x360", "round trip", "raw", "hextile", "zrle", "tight+jpeg q8", "total"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("check output lacks %q:\n%s", want, text)
+	want := []string{"protocol    RFB 3.8", "security    offered [VNC authentication (2)]", "auth        ok",
+		"desktop     640x360", "round trip", "raw", "hextile", "zrle", "tight+jpeg q8", "total",
+		"thumbnails  one full 640x360 frame per candidate", "identical", "policy      picks "}
+	for _, c := range wall.EncodingCandidates {
+		want = append(want, "  "+c.Name+"  ")
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("check output lacks %q:\n%s", w, text)
 		}
+	}
+	// The synthetic kiosk's light background turns cyan at 8 bpp.
+	if strings.Contains(text, "picks 8bpp") {
+		t.Errorf("the policy picked 8 bpp for a light screen:\n%s", text)
 	}
 	if strings.Contains(text, pw) {
 		t.Error("check printed the password")
+	}
+
+	out.Reset()
+	if err := check(ctx, &out, addr, pw, false); err != nil {
+		t.Fatalf("check without costs: %v\n%s", err, out.String())
+	}
+	if text := out.String(); !strings.Contains(text, "round trip") || !strings.Contains(text, "total") ||
+		strings.Contains(text, "thumbnails") || strings.Contains(text, "full frame") {
+		t.Errorf("check without costs printed:\n%s", text)
 	}
 
 	failures := []struct {
@@ -49,7 +68,7 @@ func TestCheck(t *testing.T) {
 	for _, f := range failures {
 		t.Run(f.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := check(ctx, &out, f.addr, f.password)
+			err := check(ctx, &out, f.addr, f.password, true)
 			if err == nil || !strings.Contains(err.Error(), "hint: "+f.hint) {
 				t.Errorf("error %v, want the hint %q", err, f.hint)
 			}
