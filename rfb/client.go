@@ -289,15 +289,31 @@ func (c *Client) SetEncodings(encs []Encoding) error {
 // Request sends a FramebufferUpdateRequest for r (clipped to the desktop).
 // The client never requests on its own: the caller decides when.
 func (c *Client) Request(incremental bool, r image.Rectangle) error {
-	r = r.Intersect(image.Rect(0, 0, c.Width(), c.Height()))
-	var b [10]byte
-	b[0] = 3
-	b[1] = boolByte(incremental)
-	binary.BigEndian.PutUint16(b[2:], uint16(r.Min.X))
-	binary.BigEndian.PutUint16(b[4:], uint16(r.Min.Y))
-	binary.BigEndian.PutUint16(b[6:], uint16(r.Dx()))
-	binary.BigEndian.PutUint16(b[8:], uint16(r.Dy()))
-	return c.write(b[:])
+	return c.RequestRegion(incremental, []image.Rectangle{r}, image.Rectangle{})
+}
+
+// RequestRegion asks for the areas of region (see Subtract), and for poke
+// non-incrementally if it is not empty, in one write: a server that keeps
+// the union of what was asked (TigerVNC, libvncserver) sees the requests
+// together and is most likely to answer them with one update.
+func (c *Client) RequestRegion(incremental bool, region []image.Rectangle, poke image.Rectangle) error {
+	screen := image.Rect(0, 0, c.Width(), c.Height())
+	b := make([]byte, 0, 10*(len(region)+1))
+	add := func(incremental bool, r image.Rectangle) {
+		r = r.Intersect(screen)
+		b = append(b, 3, boolByte(incremental))
+		b = binary.BigEndian.AppendUint16(b, uint16(r.Min.X))
+		b = binary.BigEndian.AppendUint16(b, uint16(r.Min.Y))
+		b = binary.BigEndian.AppendUint16(b, uint16(r.Dx()))
+		b = binary.BigEndian.AppendUint16(b, uint16(r.Dy()))
+	}
+	for _, r := range region {
+		add(incremental, r)
+	}
+	if !poke.Empty() {
+		add(false, poke)
+	}
+	return c.write(b)
 }
 
 // KeyEvent sends a key press or release (an X keysym).

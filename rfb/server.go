@@ -275,15 +275,45 @@ func (s *serverConn) run(ctx context.Context, msgs <-chan clientMessage) error {
 			return nil
 		case <-s.w.wake:
 		case m := <-msgs:
-			if m.err != nil {
-				if errors.Is(m.err, io.EOF) || ctx.Err() != nil {
-					return nil
-				}
-				return m.err
-			}
-			if err := s.handle(m); err != nil {
+			if done, err := s.consume(ctx, m); done || err != nil {
 				return err
 			}
+			if done, err := s.handleBurst(ctx, msgs); done || err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// consume handles one client message; done reports that the session ended.
+func (s *serverConn) consume(ctx context.Context, m clientMessage) (done bool, err error) {
+	if m.err != nil {
+		if errors.Is(m.err, io.EOF) || ctx.Err() != nil {
+			return true, nil
+		}
+		return true, m.err
+	}
+	return false, s.handle(m)
+}
+
+// burstWait is how long the server lets further client messages land
+// before it answers: a client asks for an area that is not a rectangle with
+// several requests in a row, and TigerVNC too defers its updates by a
+// millisecond, so they get one answer.
+const burstWait = time.Millisecond
+
+// handleBurst handles the messages that arrive within burstWait.
+func (s *serverConn) handleBurst(ctx context.Context, msgs <-chan clientMessage) (done bool, err error) {
+	t := time.NewTimer(burstWait)
+	defer t.Stop()
+	for {
+		select {
+		case m := <-msgs:
+			if done, err := s.consume(ctx, m); done || err != nil {
+				return done, err
+			}
+		case <-t.C:
+			return false, nil
 		}
 	}
 }

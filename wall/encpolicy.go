@@ -33,7 +33,7 @@ func candidateEncodings(first rfb.Encoding, levels ...rfb.Encoding) []rfb.Encodi
 	}
 	encs = append(encs, levels...)
 	return append(encs, rfb.EncCompressLevel0+9,
-		rfb.EncCursor, rfb.EncDesktopSize, rfb.EncExtendedDesktopSize, rfb.EncLastRect, rfb.EncDesktopName)
+		rfb.EncCursor, rfb.EncDesktopSize, rfb.EncLastRect, rfb.EncDesktopName)
 }
 
 func candidate(name string, pf rfb.PixelFormat, first rfb.Encoding, levels ...rfb.Encoding) Candidate {

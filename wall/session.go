@@ -50,19 +50,22 @@ type Profile struct {
 // made at 8 bpp (BGR233): a quarter of the bytes of 32 bpp before
 // compression, and colour enough for a 320-pixel tile. ZRLE and Tight's zlib
 // paths compress flat kiosk screens far better than JPEG at this size;
-// compression level 9 trades the kiosk's CPU for line bytes.
+// compression level 9 trades the kiosk's CPU for line bytes. Neither profile
+// asks for ExtendedDesktopSize: with it, TigerVNC answers a non-incremental
+// request with the screen layout alone and sends the pixels only on the next
+// request, so a poke would go unanswered; DesktopSize reports resizes.
 var (
 	ThumbnailProfile = Profile{
 		Format: rfb.Format8,
 		Encodings: []rfb.Encoding{rfb.EncCopyRect, rfb.EncZRLE, rfb.EncTight, rfb.EncHextile, rfb.EncZlib,
 			rfb.EncCoRRE, rfb.EncRRE, rfb.EncRaw, rfb.EncCompressLevel0 + 9,
-			rfb.EncCursor, rfb.EncDesktopSize, rfb.EncExtendedDesktopSize, rfb.EncLastRect, rfb.EncDesktopName},
+			rfb.EncCursor, rfb.EncDesktopSize, rfb.EncLastRect, rfb.EncDesktopName},
 	}
 	LiveProfile = Profile{
 		Format: rfb.Format32,
 		Encodings: []rfb.Encoding{rfb.EncCopyRect, rfb.EncTight, rfb.EncZRLE, rfb.EncHextile, rfb.EncZlib,
 			rfb.EncRaw, rfb.EncQualityLevel0 + 7, rfb.EncCompressLevel0 + 6,
-			rfb.EncCursor, rfb.EncDesktopSize, rfb.EncExtendedDesktopSize, rfb.EncLastRect, rfb.EncDesktopName},
+			rfb.EncCursor, rfb.EncDesktopSize, rfb.EncLastRect, rfb.EncDesktopName},
 		Interval: 40 * time.Millisecond,
 	}
 )
@@ -431,23 +434,19 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 				break
 			}
 			whole := !incremental || mode == ModeLive || now.Sub(lastWhole) >= s.env.schedule.TickerRefresh
-			for _, r := range s.requestArea(c.Width(), c.Height(), whole) {
-				if err := c.Request(incremental, r); err != nil {
-					return err
-				}
+			// When others wait for a slot, a poke goes with the request: the
+			// answer comes at once, and the slot back after a round trip.
+			var poke image.Rectangle
+			if incremental && mode == ModeThumbnail && s.env.budgets != nil && slots.contended() {
+				poke = pokeArea
+			}
+			if err := c.RequestRegion(incremental, s.requestArea(c.Width(), c.Height(), whole), poke); err != nil {
+				return err
 			}
 			if whole {
 				lastWhole = now
 			}
-			incremental, kind, sentAt, lastRequest = true, reqUpdate, now, now
-			if mode == ModeThumbnail && s.env.budgets != nil && slots.contended() {
-				// Others wait for a slot: ask for the answer at once, so
-				// this one comes back after a round trip.
-				if err := c.Request(false, pokeArea); err != nil {
-					return err
-				}
-				poked = true
-			}
+			incremental, kind, sentAt, lastRequest, poked = true, reqUpdate, now, now, !poke.Empty()
 		}
 
 		// Sleep until the next moment something may change the decision;
