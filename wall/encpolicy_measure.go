@@ -32,8 +32,26 @@ func MeasureEncodings(ctx context.Context, c *rfb.Client, fb *rfb.Desktop, cands
 	if err := validateCandidates(cands); err != nil {
 		return nil, err
 	}
+	t := newTrial(cands)
+	sides, err := measureTrial(ctx, c, fb, t)
+	if err != nil {
+		return nil, err
+	}
+	costs, _, err := t.evaluate()
+	if err != nil {
+		return nil, err
+	}
+	for i := range costs {
+		costs[i].Used, costs[i].DecodeCPU = usedString(sides[i].used), sides[i].cpu
+	}
+	return costs, nil
+}
+
+// measureTrial records every step of t from c's answers; MeasureEncodings
+// says how. The caller closes c.
+func measureTrial(ctx context.Context, c *rfb.Client, fb *rfb.Desktop, t *Trial) ([]answer, error) {
 	if fb == nil {
-		return nil, errors.New("MeasureEncodings: the framebuffer is nil")
+		return nil, errors.New("measuring encodings: the framebuffer is nil")
 	}
 	r := startUpdateReader(c)
 	defer r.stop()
@@ -45,7 +63,6 @@ func MeasureEncodings(ctx context.Context, c *rfb.Client, fb *rfb.Desktop, cands
 	}
 	settle := max(4*probe.first, minSettle)
 
-	t := newTrial(cands)
 	sides := make([]answer, 0, len(t.steps))
 	for cand, ok := t.Next(); ok; cand, ok = t.Next() {
 		if err := c.SetPixelFormat(cand.Profile.Format); err != nil {
@@ -61,14 +78,7 @@ func MeasureEncodings(ctx context.Context, c *rfb.Client, fb *rfb.Desktop, cands
 		t.Record(cand.Name, a.bytes, trialThumbnail(fb))
 		sides = append(sides, a)
 	}
-	costs, _, err := t.evaluate()
-	if err != nil {
-		return nil, err
-	}
-	for i := range costs {
-		costs[i].Used, costs[i].DecodeCPU = usedString(sides[i].used), sides[i].cpu
-	}
-	return costs, nil
+	return sides, nil
 }
 
 // trialThumbnail downscales fb as a session's Thumbnailer does, to the

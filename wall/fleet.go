@@ -28,6 +28,14 @@ type FleetOptions struct {
 	// Schedule decides how often kiosks are asked for thumbnails; zero
 	// fields take DefaultSchedule's.
 	Schedule Schedule
+	// Policy, if set, measures per kind of kiosk which thumbnail profile
+	// costs the fewest bytes and uses it instead of Thumbnail; PolicyDecided
+	// is called after each decision (to save it).
+	Policy        *EncodingPolicy
+	PolicyDecided func()
+	// TrialEvery is how often the fleet looks for a kind whose encoding
+	// trial is due; default 1 minute.
+	TrialEvery time.Duration
 	// Dial opens the TCP connection to a kiosk; default net.Dialer, or the
 	// budgets' paced dial when Budgets is set.
 	Dial   func(ctx context.Context, t Target) (net.Conn, error)
@@ -41,6 +49,8 @@ type Fleet struct {
 	env   *sessionEnv
 	tiles *TileStore
 	ramp  time.Duration
+
+	onPolicy func() // after an encoding trial decided
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,6 +110,7 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		dial:             o.Dial,
 		budgets:          o.Budgets,
 		schedule:         o.Schedule.withDefaults(),
+		policy:           o.Policy,
 		log:              o.Logger,
 		rnd:              jitter(o.Seed),
 	}
@@ -113,7 +124,13 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Fleet{env: env, tiles: tiles, ramp: o.Ramp, ctx: ctx, cancel: cancel, sessions: map[string]*fleetEntry{}, watch: map[string]uint64{}}
+	f := &Fleet{env: env, tiles: tiles, ramp: o.Ramp, onPolicy: o.PolicyDecided, ctx: ctx, cancel: cancel,
+		sessions: map[string]*fleetEntry{}, watch: map[string]uint64{}}
+	if o.Policy != nil {
+		every := cmp.Or(o.TrialEvery, trialCheck)
+		f.wg.Go(func() { f.runTrials(ctx, every) })
+	}
+	return f
 }
 
 // Tiles is the store the fleet publishes to.

@@ -42,13 +42,13 @@ type Schedule struct {
 }
 
 // DefaultSchedule keeps watched tiles within a second of the screen on a
-// line with room for it, and asks unwatched kiosks twice a minute: enough to
-// notice trouble and keep the API's thumbnails recent.
+// line with room for it, and asks unwatched kiosks once a minute (every 20 s
+// while they change): bytes go where people look.
 var DefaultSchedule = Schedule{
 	WatchedLively:    500 * time.Millisecond,
 	Watched:          time.Second,
-	UnwatchedLively:  5 * time.Second,
-	Unwatched:        30 * time.Second,
+	UnwatchedLively:  20 * time.Second,
+	Unwatched:        time.Minute,
 	Lively:           30 * time.Second,
 	Alarm:            2 * time.Minute,
 	MaxAge:           5 * time.Second,

@@ -38,6 +38,10 @@ type ServerOptions struct {
 	SaveEvery time.Duration
 	// Fleet configures the kiosk sessions; its Logger defaults to Logger.
 	Fleet FleetOptions
+	// EncodingPolicy measures, per kind of kiosk, which thumbnail profile
+	// costs the fewest bytes, keeps the decisions in DataDir, and serves
+	// them at GET /api/encodings (unless Fleet.Policy is set already).
+	EncodingPolicy bool
 	// Pages are the files served at "/" (wall.html) and below; default
 	// static.FS().
 	Pages  fs.FS
@@ -52,6 +56,7 @@ type Server struct {
 	dataDir    string
 	tiles      *TileStore
 	fleet      *Fleet
+	policy     *EncodingPolicy // nil: no encoding trials
 	hub        *Hub
 	live       *Live
 	audit      io.Closer // the control audit log, when kept in DataDir
@@ -108,6 +113,24 @@ func NewServer(o ServerOptions) (*Server, error) {
 		}
 		audit, s.audit = f, f
 	}
+	if o.EncodingPolicy && o.Fleet.Policy == nil {
+		p, err := NewEncodingPolicy(PolicyConfig{})
+		if err != nil {
+			return nil, err
+		}
+		if o.DataDir != "" {
+			if err := p.Load(o.DataDir); err != nil {
+				s.log.Warn("saved encoding decisions ignored; kinds are measured again", "data_dir", o.DataDir, "err", err)
+			}
+			o.Fleet.PolicyDecided = func() {
+				if err := p.Save(o.DataDir); err != nil {
+					s.log.Warn("encoding decisions not saved", "data_dir", o.DataDir, "err", err)
+				}
+			}
+		}
+		o.Fleet.Policy = p
+	}
+	s.policy = o.Fleet.Policy
 	s.fleet = NewFleet(s.tiles, o.Fleet)
 	s.hub = NewHub(s.tiles, s.fleet, s.log)
 	s.live = NewLive(s.fleet, s.log, audit)
@@ -141,6 +164,7 @@ func (s *Server) routes(g *Guard, pages fs.FS) *echo.Echo {
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(metricsHandler(s.meter, s.problemCount)))
 	e.GET("/api/stats", s.stats)
+	e.GET("/api/encodings", s.encodings)
 	e.GET("/api/kiosks", s.listKiosks)
 	e.GET("/api/kiosks/:id", s.getKiosk)
 	e.GET("/api/kiosks/:id/thumbnail.jpg", s.thumbnail)

@@ -82,7 +82,8 @@ type sessionEnv struct {
 	encoders         *sync.Pool // of *thumbs.Encoder, shared by all sessions
 	publish          func(t Target, frames []thumbs.Frame)
 	dial             func(ctx context.Context, t Target) (net.Conn, error)
-	budgets          *Budgets // nil: no caps
+	budgets          *Budgets        // nil: no caps
+	policy           *EncodingPolicy // nil: thumbProfile for every kind
 	schedule         Schedule
 	log              *slog.Logger
 	rnd              func() float64
@@ -260,7 +261,7 @@ func (s *Session) connectAndServe(ctx context.Context, recovering bool) (connect
 	}
 	hctx, cancel := context.WithTimeout(ctx, s.env.handshakeTimeout)
 	defer cancel()
-	prof := s.env.thumbProfile
+	thumbName, prof := s.profile(ModeThumbnail)
 	c, err := rfb.NewClient(hctx, conn, rfb.ClientConfig{
 		Password:    t.Password,
 		Framebuffer: s.desktop,
@@ -287,7 +288,7 @@ func (s *Session) connectAndServe(ctx context.Context, recovering bool) (connect
 	}
 	s.setState(StateOnline, "", fmt.Sprintf("RFB %s, %dx%d %q", c.Version(), c.Width(), c.Height(), c.Name()))
 	pc, _ := conn.(*PacedConn)
-	return true, s.serve(ctx, c, pc)
+	return true, s.serve(ctx, c, pc, thumbName)
 }
 
 // Request pacing constants. A probe is a 1x1 non-incremental request: the
@@ -330,7 +331,8 @@ const (
 // On a budgeted line a kiosk holds a slot while it is asked for an update;
 // a quiet kiosk keeps it, and so shows its next change at once, until
 // another kiosk of the line waits for a slot (see Schedule).
-func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error {
+// thumbName is the thumbnail profile c was set up with.
+func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumbName string) error {
 	updates := make(chan struct{}, 1)
 	var arrived, pokeAnswers atomic.Int64
 	readErr := make(chan error, 1)
@@ -355,7 +357,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 	slots := newSlotHolder(ctx, s.env.budgets, s.Target().Site)
 	defer slots.close()
 
-	mode := ModeThumbnail
+	mode, modeName := ModeThumbnail, thumbName
 	incremental := false
 	kind := reqNone
 	poked := false
@@ -396,7 +398,11 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 				return err
 			}
 		}
+		// The wanted mode, or within thumbnail mode the profile the
+		// encoding policy chose for the kiosk's kind.
 		want := s.wantMode()
+		wantName, _ := s.profile(want)
+		change := want != mode || wantName != modeName
 		settle := s.settle(rtt)
 		// The interval follows the kiosk's class as it changes: a kiosk a
 		// page starts to show is due at once.
@@ -405,18 +411,18 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		switch {
 		case kind != reqNone && (kind == reqProbe || poked) && now.Sub(sentAt) >= answerTimeout:
 			return fmt.Errorf("the kiosk stopped answering: no update %v after a request it must answer at once", answerTimeout)
-		case want != mode && kind == reqUpdate && !poked:
+		case change && kind == reqUpdate && !poked:
 			if err := c.Request(false, pokeArea); err != nil {
 				return err
 			}
 			poked, sentAt = true, now
-		case want != mode && kind == reqNone && now.Sub(lastArrival) >= settle:
+		case change && kind == reqNone && now.Sub(lastArrival) >= settle:
 			slots.release()
 			if err := s.switchMode(c, pc, want); err != nil {
 				return err
 			}
-			mode, incremental, lastRequest = want, false, time.Time{}
-		case want != mode:
+			mode, modeName, incremental, lastRequest = want, wantName, false, time.Time{}
+		case change:
 			// wait for the answer or the settle period
 		case kind == reqUpdate && !poked && mode == ModeThumbnail && now.Sub(sentAt) >= s.quietHold(rtt, slots):
 			if err := c.Request(false, pokeArea); err != nil {
@@ -460,7 +466,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn) error
 		}
 		var contention <-chan struct{}
 		switch {
-		case kind == reqNone && want != mode:
+		case kind == reqNone && change:
 			at(lastArrival.Add(settle))
 		case kind == reqNone && slots.granted() != nil:
 			// waiting for a slot: the select below wakes on it
@@ -601,15 +607,21 @@ func (s *Session) wantMode() Mode {
 	return ModeThumbnail
 }
 
-func (s *Session) profile(m Mode) Profile {
-	if m == ModeLive {
-		return s.env.liveProfile
+// profile returns the name and profile of mode m: in thumbnail mode the
+// encoding policy's choice for the kiosk's kind, if the fleet has a policy.
+func (s *Session) profile(m Mode) (string, Profile) {
+	switch {
+	case m == ModeLive:
+		return "live", s.env.liveProfile
+	case s.env.policy != nil:
+		c := s.env.policy.Thumbnail(s.Target().Kind)
+		return c.Name, c.Profile
 	}
-	return s.env.thumbProfile
+	return "thumbnail", s.env.thumbProfile
 }
 
 func (s *Session) switchMode(c *rfb.Client, pc *PacedConn, m Mode) error {
-	prof := s.profile(m)
+	_, prof := s.profile(m)
 	if pc != nil {
 		// Live bytes draw on the site's guaranteed live share.
 		pc.SetLive(m == ModeLive)

@@ -61,7 +61,7 @@ func demoMain(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	defer fleet.Close()
-	srv, err := wall.NewServer(wall.ServerOptions{Listen: *listen, Logger: log})
+	srv, err := wall.NewServer(wall.ServerOptions{Listen: *listen, Logger: log, EncodingPolicy: true})
 	if err != nil {
 		ln.Close()
 		return err
