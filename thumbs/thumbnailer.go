@@ -176,9 +176,12 @@ func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) 
 		sy0, sy1 := p.ys[my], p.ys[my+1]
 		for sy := sy0; sy < sy1; sy++ {
 			row := src.Pix[sy*src.Stride+sx0*bpp : sy*src.Stride+sx1*bpp]
-			if t.lut.valid {
+			switch {
+			case t.lut.valid:
 				t.lut.sumRow(t.acc, row, xs)
-			} else {
+			case t.lut.wide:
+				t.lut.sumRowWide(t.acc, row, xs)
+			default:
 				sumRowFormat(t.acc, row, xs, src.Format)
 			}
 		}

@@ -248,6 +248,15 @@ func BenchmarkApplyFullFrame8bpp(b *testing.B) {
 	}
 }
 
+func BenchmarkApplyFullFrame16bpp(b *testing.B) {
+	src := scene(1920, 1080, rfb.Format16, 5)
+	th := New()
+	b.SetBytes(int64(len(src.Pix)))
+	for b.Loop() {
+		th.Apply(src, []image.Rectangle{src.Bounds()})
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	src := scene(1920, 1080, rfb.Format32, 6)
 	th := New()

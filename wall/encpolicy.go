@@ -238,6 +238,10 @@ type KindReport struct {
 	// screen changed there during the trial (a clock).
 	Masked     float64         `json:"masked_fraction"`
 	Candidates []CandidateCost `json:"candidates"`
+	// InUse is the candidate thumbnails of the kind use now: Choice, unless
+	// the server's memory does not allow its pixel format for the whole
+	// fleet (see SetMaxBytesPerPixel).
+	InUse string `json:"in_use,omitempty"`
 	// Error is why the latest trial decided nothing, if it did not.
 	Error string `json:"error,omitempty"`
 }
@@ -249,8 +253,51 @@ type KindReport struct {
 type EncodingPolicy struct {
 	cfg PolicyConfig
 
-	mu    sync.Mutex
-	kinds map[string]*kindPolicy
+	mu     sync.Mutex
+	kinds  map[string]*kindPolicy
+	maxBpp int // bytes a pixel the server's memory allows (SetMaxBytesPerPixel); 0: any
+}
+
+// SetMaxBytesPerPixel bounds the pixel formats in use to what the server's
+// memory allows: every session holds its kiosk's screen in the thumbnail
+// format, so a thousand 1920x1080 kiosks take 2 GB at 8 bpp and 4 GB at 16.
+// A kind whose choice is wider uses the cheapest candidate that fits (by the
+// same rule, else by bytes alone). 0 lifts the bound.
+func (p *EncodingPolicy) SetMaxBytesPerPixel(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.maxBpp = n
+}
+
+// fits reports whether c's pixel format is within the memory bound; p.mu is
+// held.
+func (p *EncodingPolicy) fits(c Candidate) bool {
+	return p.maxBpp <= 0 || c.Profile.Format.BytesPerPixel() <= p.maxBpp
+}
+
+// inUse is the candidate kind k's thumbnails use; p.mu is held.
+func (p *EncodingPolicy) inUse(k *kindPolicy) Candidate {
+	def, _ := p.candidate(p.cfg.Default)
+	if k == nil || k.report.Choice == "" {
+		return def
+	}
+	if c, ok := p.candidate(k.report.Choice); ok && p.fits(c) {
+		return c
+	}
+	var fitting []CandidateCost
+	for _, cost := range k.report.Candidates {
+		if c, ok := p.candidate(cost.Name); ok && p.fits(c) {
+			fitting = append(fitting, cost)
+		}
+	}
+	name := Decide(fitting, p.cfg.MinPSNR)
+	if name == "" {
+		name = Decide(fitting, math.Inf(-1))
+	}
+	if c, ok := p.candidate(name); ok {
+		return c
+	}
+	return def
 }
 
 // kindPolicy is the state of one kind.
@@ -299,13 +346,7 @@ func (p *EncodingPolicy) candidate(name string) (Candidate, bool) {
 func (p *EncodingPolicy) Thumbnail(kind string) Candidate {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if k := p.kinds[kind]; k != nil {
-		if c, ok := p.candidate(k.report.Choice); ok {
-			return c
-		}
-	}
-	c, _ := p.candidate(p.cfg.Default)
-	return c
+	return p.inUse(p.kinds[kind])
 }
 
 // StartTrial starts a trial for kind if one is due: the kind has no decision
@@ -364,6 +405,7 @@ func (p *EncodingPolicy) Report() []KindReport {
 		}
 		r := k.report
 		r.Candidates = slices.Clone(r.Candidates)
+		r.InUse = p.inUse(k).Name
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b KindReport) int { return strings.Compare(a.Kind, b.Kind) })

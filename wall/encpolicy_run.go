@@ -17,6 +17,9 @@ const (
 	trialTimeout = 2 * time.Minute
 )
 
+// defaultFramebufferMemory is FleetOptions.FramebufferMemory's default.
+const defaultFramebufferMemory = 5 << 29 // 2.5 GiB
+
 // runTrials measures, kind by kind, which thumbnail profile costs the
 // fewest bytes (see EncodingPolicy), on one quiet kiosk of the kind, and
 // moves the kind's sessions to the choice. It is the fleet's goroutine and
@@ -37,6 +40,7 @@ func (f *Fleet) runTrials(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
+		f.env.policy.SetMaxBytesPerPixel(f.affordableBytesPerPixel())
 		for _, kind := range f.kinds() {
 			if ctx.Err() != nil {
 				return
@@ -44,6 +48,24 @@ func (f *Fleet) runTrials(ctx context.Context, every time.Duration) {
 			f.trialKind(ctx, kind)
 		}
 	}
+}
+
+// affordableBytesPerPixel is the widest pixel the fleet's framebuffers may
+// have within FramebufferMemory; at least one (8 bpp).
+func (f *Fleet) affordableBytesPerPixel() int {
+	var pixels int64
+	for _, s := range f.Sessions() {
+		st := s.Status()
+		w, h := int64(st.Width), int64(st.Height)
+		if w*h <= 1 {
+			w, h = 1920, 1080 // not connected yet: a common kiosk screen
+		}
+		pixels += w * h
+	}
+	if pixels == 0 {
+		return 0
+	}
+	return int(max(1, f.fbMemory/pixels))
 }
 
 // kinds are the kinds of the fleet's kiosks, in order.

@@ -1,6 +1,7 @@
 package wall
 
 import (
+	"image"
 	"log/slog"
 	"strings"
 	"testing"
@@ -74,5 +75,51 @@ func TestFleetMeasuresAndUsesTheEncodingPolicy(t *testing.T) {
 	})
 	if !strings.HasPrefix(want, "16bpp") {
 		t.Logf("the policy chose %s (%s) on the synthetic screen", choice.Name, want)
+	}
+}
+
+// A fleet that cannot afford the chosen pixel format for all its kiosks
+// uses the cheapest candidate that fits, and the report says so.
+func TestPolicyRespectsFramebufferMemory(t *testing.T) {
+	p, err := NewEncodingPolicy(PolicyConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trial, ok := p.StartTrial("k", time.Now())
+	if !ok {
+		t.Fatal("no trial due for a new kind")
+	}
+	grey := image.NewRGBA(image.Rect(0, 0, 64, 36))
+	tinted := image.NewRGBA(grey.Rect)
+	for i := range grey.Pix {
+		grey.Pix[i] = 0xc0
+		tinted.Pix[i] = 0xc0
+		if i%4 == 2 {
+			tinted.Pix[i] = 0xff // a blue cast: far below 35 dB
+		}
+	}
+	bytes := map[string]int64{"32bpp-lossless": 100, "8bpp-zrle": 90, "8bpp-tight": 95, "16bpp-zrle": 91, "16bpp-tight": 99, "32bpp-tight-jpeg-q2": 200}
+	for c, ok := trial.Next(); ok; c, ok = trial.Next() {
+		thumb := grey
+		if c.Profile.Format.BytesPerPixel() == 1 {
+			thumb = tinted
+		}
+		trial.Record(c.Name, bytes[c.Name], thumb)
+	}
+	report, err := trial.Finish(time.Now())
+	if err != nil || report.Choice != "16bpp-zrle" {
+		t.Fatalf("trial chose %q, %v; want 16bpp-zrle", report.Choice, err)
+	}
+	for _, tt := range []struct {
+		maxBpp int
+		want   string
+	}{{0, "16bpp-zrle"}, {4, "16bpp-zrle"}, {1, "8bpp-zrle"}, {2, "16bpp-zrle"}} {
+		p.SetMaxBytesPerPixel(tt.maxBpp)
+		if got := p.Thumbnail("k").Name; got != tt.want {
+			t.Errorf("at most %d bytes a pixel: %s in use, want %s", tt.maxBpp, got, tt.want)
+		}
+		if r := p.Report(); len(r) != 1 || r[0].InUse != tt.want || r[0].Choice != "16bpp-zrle" {
+			t.Errorf("at most %d bytes a pixel: report %+v", tt.maxBpp, r)
+		}
 	}
 }

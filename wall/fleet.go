@@ -36,6 +36,11 @@ type FleetOptions struct {
 	// TrialEvery is how often the fleet looks for a kind whose encoding
 	// trial is due; default 1 minute.
 	TrialEvery time.Duration
+	// FramebufferMemory bounds what the sessions' framebuffers may take
+	// together (each holds its kiosk's screen in the thumbnail format), so
+	// the policy picks no pixel format the fleet cannot afford; default
+	// 2.5 GiB, which keeps a thousand 1920x1080 kiosks at 8 bpp under 4 GB.
+	FramebufferMemory int64
 	// Dial opens the TCP connection to a kiosk; default net.Dialer, or the
 	// budgets' paced dial when Budgets is set.
 	Dial   func(ctx context.Context, t Target) (net.Conn, error)
@@ -51,6 +56,7 @@ type Fleet struct {
 	ramp  time.Duration
 
 	onPolicy func() // after an encoding trial decided
+	fbMemory int64  // FleetOptions.FramebufferMemory
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -128,6 +134,7 @@ func NewFleet(tiles *TileStore, o FleetOptions) *Fleet {
 		sessions: map[string]*fleetEntry{}, watch: map[string]uint64{}}
 	if o.Policy != nil {
 		every := cmp.Or(o.TrialEvery, trialCheck)
+		f.fbMemory = cmp.Or(o.FramebufferMemory, defaultFramebufferMemory)
 		f.wg.Go(func() { f.runTrials(ctx, every) })
 	}
 	return f

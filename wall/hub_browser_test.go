@@ -249,14 +249,21 @@ func TestWallPageInChromium(t *testing.T) {
 	}
 	var tiles map[string]tileView
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		// Pictures may come before the hub's next status poll says the
+		// kiosks are online: wait for both.
 		tiles = tilesOf(t, ctx)
-		blank := 0
+		notReady := 0
 		for _, v := range tiles {
-			if v.ID != "K9002" && v.Spread < 8 {
-				blank++
+			switch {
+			case v.ID == "K9002":
+				if !strings.Contains(v.Class, "state-auth_failed") {
+					notReady++
+				}
+			case v.Spread < 8 || !strings.Contains(v.Class, "state-online"):
+				notReady++
 			}
 		}
-		if blank == 0 || time.Now().After(deadline) {
+		if notReady == 0 || time.Now().After(deadline) {
 			break
 		}
 	}
