@@ -87,6 +87,9 @@ func serveMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 		DataDir:    cfg.DataDir,
 		Fleet:      fleet,
 		Logger:     log,
+		// Each kind of kiosk gets the thumbnail profile that costs it the
+		// fewest bytes (GET /api/encodings).
+		EncodingPolicy: true,
 	})
 	if err != nil {
 		ln.Close()
