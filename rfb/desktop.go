@@ -23,6 +23,10 @@ type Desktop struct {
 	gen      uint64 // counts size and format changes, so a connection notices one mid-update
 	cursor   *Cursor
 	watchers map[*watcher]struct{}
+	// batch counts BeginUpdate calls not yet ended: while it is above zero
+	// connections neither wake for changes nor send pixels, so that nobody
+	// gets half of a kiosk's update.
+	batch int
 }
 
 // NewDesktop returns a black desktop. It panics if the size or pixel format
@@ -168,7 +172,9 @@ func (d *Desktop) CopyRect(r image.Rectangle, src image.Point) {
 	d.buf.CopyRect(r, src)
 	for w := range d.watchers {
 		w.copied(r, src)
-		w.poke()
+		if d.batch == 0 {
+			w.poke()
+		}
 	}
 }
 
@@ -179,7 +185,31 @@ func (d *Desktop) damaged(r image.Rectangle) {
 	}
 	for w := range d.watchers {
 		w.damage.add(r)
-		w.poke()
+		if d.batch == 0 {
+			w.poke()
+		}
+	}
+}
+
+// BeginUpdate implements UpdateBatcher: the changes until EndUpdate reach
+// the desktop's connections together. A kiosk's update decodes rectangle by
+// rectangle, and Tight and Raw row by row; a live viewer woken by the first
+// row would get the change torn in strips.
+func (d *Desktop) BeginUpdate() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.batch++
+}
+
+// EndUpdate implements UpdateBatcher. It wakes every connection: one may
+// have put off an answer while the update was decoding.
+func (d *Desktop) EndUpdate() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.batch--; d.batch == 0 {
+		for w := range d.watchers {
+			w.poke()
+		}
 	}
 }
 

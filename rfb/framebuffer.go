@@ -30,6 +30,15 @@ type Framebuffer interface {
 	CopyRect(r image.Rectangle, src image.Point)
 }
 
+// UpdateBatcher is a Framebuffer that wants to know which of its calls make
+// up one FramebufferUpdate: the Client calls BeginUpdate before it decodes an
+// update's first rectangle and EndUpdate after its last, or when decoding
+// fails. Desktop uses it so that the live view never shows half an update.
+type UpdateBatcher interface {
+	BeginUpdate()
+	EndUpdate()
+}
+
 // Update describes one FramebufferUpdate after it has been decoded.
 type Update struct {
 	// Rects are the areas that changed, in the order the server sent them.

@@ -62,6 +62,10 @@ func (c *Client) readUpdate() (*Update, error) {
 			return nil, err
 		}
 	}
+	if b, ok := c.cfg.Framebuffer.(UpdateBatcher); ok {
+		b.BeginUpdate()
+		defer b.EndUpdate()
+	}
 	u := &c.update
 	u.Rects = u.Rects[:0]
 	u.Resized = false

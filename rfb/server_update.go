@@ -89,6 +89,9 @@ func (s *serverConn) snapshot(p *updatePlan) (bool, error) {
 	d, w := s.d, s.w
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.batch > 0 {
+		return false, nil // EndUpdate wakes the connection
+	}
 	*p = updatePlan{copies: p.copies[:0], rects: p.rects[:0], area: p.area[:0], gen: d.gen}
 	if w.resized {
 		if err := s.resync(p); err != nil {
