@@ -369,6 +369,10 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		// Taken before the decision looks at the line: a kiosk that queues
+		// for a slot after this closes it, and one that queued before shows
+		// in slots.contended().
+		contended := slots.contention()
 		now := time.Now()
 		if n := arrived.Load(); n != seen {
 			p := pokeAnswers.Load()
@@ -477,7 +481,7 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 			at(sentAt.Add(answerTimeout))
 		case mode == ModeThumbnail:
 			at(sentAt.Add(s.quietHold(rtt, slots)))
-			contention = slots.contention()
+			contention = contended
 		}
 		timer.Reset(max(time.Until(wake), time.Millisecond))
 		select {
