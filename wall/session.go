@@ -412,6 +412,12 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 		// page starts to show is due at once.
 		interval := s.interval(mode, now)
 		nextRequest := lastRequest.Add(interval)
+		if kind == reqNone && now.Before(nextRequest) {
+			// A slot is held only while a request is outstanding: one granted
+			// to a kiosk that is no longer due (a page stopped showing it)
+			// goes back at once.
+			slots.release()
+		}
 		switch {
 		case kind != reqNone && (kind == reqProbe || poked) && now.Sub(sentAt) >= answerTimeout:
 			return fmt.Errorf("the kiosk stopped answering: no update %v after a request it must answer at once", answerTimeout)
