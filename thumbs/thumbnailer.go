@@ -41,6 +41,10 @@ type picture struct {
 	xs    []int
 	ys    []int
 	dirty image.Rectangle // pixels changed since this rendition was last encoded
+	// half, if set, is a picture of twice this size whose 2x2 blocks cover
+	// exactly this picture's footprints (640x360 and 320x180 of a 1920x1080
+	// screen): this picture is made from it, at a quarter of the reads.
+	half *picture
 }
 
 // Change is what one Apply saw.
@@ -120,6 +124,15 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 		for _, p := range t.pics {
 			p.resize(src.Width, src.Height)
 		}
+		for _, p := range t.pics {
+			p.half = nil
+			for _, q := range t.pics {
+				if q != p && q.half == nil && halves(q, p) {
+					p.half = q
+					break
+				}
+			}
+		}
 		t.ticker = tickerWatch{}
 		changed = []image.Rectangle{screen}
 		ch := t.Apply(src, changed)
@@ -134,8 +147,18 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 			continue
 		}
 		for _, p := range t.pics {
-			if t.downscale(p, src, r) {
-				ch.Changed = true
+			if p.half != nil {
+				continue
+			}
+			d := t.downscale(p, src, r)
+			if d.Empty() {
+				continue
+			}
+			ch.Changed = true
+			for _, c := range t.pics {
+				if c.half == p {
+					c.halve(d)
+				}
 			}
 		}
 	}
@@ -160,8 +183,8 @@ func spans(s []int, n, src int) []int {
 }
 
 // downscale recomputes the pixels of p whose source footprint meets r and
-// reports whether any of them changed.
-func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) bool {
+// returns the area they lie in if any of them changed.
+func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) image.Rectangle {
 	mw, mh := p.img.Rect.Dx(), p.img.Rect.Dy()
 	mx0, mx1 := r.Min.X*mw/t.srcW, ceilDiv(r.Max.X*mw, t.srcW)
 	my0, my1 := r.Min.Y*mh/t.srcH, ceilDiv(r.Max.Y*mh, t.srcH)
@@ -199,10 +222,64 @@ func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) 
 			}
 		}
 	}
-	if changed {
-		p.dirty = p.dirty.Union(image.Rect(mx0, my0, mx1, my1))
+	if !changed {
+		return image.Rectangle{}
 	}
-	return changed
+	area := image.Rect(mx0, my0, mx1, my1)
+	p.dirty = p.dirty.Union(area)
+	return area
+}
+
+// halves reports whether q is twice p with aligned footprints.
+func halves(q, p *picture) bool {
+	if q.img.Rect.Dx() != 2*p.img.Rect.Dx() || q.img.Rect.Dy() != 2*p.img.Rect.Dy() {
+		return false
+	}
+	for m, x := range p.xs {
+		if q.xs[2*m] != x {
+			return false
+		}
+	}
+	for m, y := range p.ys {
+		if q.ys[2*m] != y {
+			return false
+		}
+	}
+	return true
+}
+
+// halve recomputes the pixels of p under area of p.half (in its pixels),
+// each as the mean of its 2x2 block there, weighted by the blocks' source
+// footprints so that the result is the box filter of the screen.
+func (p *picture) halve(area image.Rectangle) {
+	q := p.half
+	r := image.Rect(area.Min.X/2, area.Min.Y/2, (area.Max.X+1)/2, (area.Max.Y+1)/2).Intersect(p.img.Rect)
+	changed := false
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		h0, h1 := uint32(q.ys[2*y+1]-q.ys[2*y]), uint32(q.ys[2*y+2]-q.ys[2*y+1])
+		for x := r.Min.X; x < r.Max.X; x++ {
+			w0, w1 := uint32(q.xs[2*x+1]-q.xs[2*x]), uint32(q.xs[2*x+2]-q.xs[2*x+1])
+			a := q.img.Pix[q.img.PixOffset(2*x, 2*y):]
+			b := q.img.Pix[q.img.PixOffset(2*x, 2*y+1):]
+			n := (w0 + w1) * (h0 + h1)
+			px := p.img.Pix[p.img.PixOffset(x, y):]
+			for c := range 3 {
+				sum := (uint32(a[c])*w0+uint32(a[4+c])*w1)*h0 + (uint32(b[c])*w0+uint32(b[4+c])*w1)*h1
+				v := uint8((sum + n/2) / n)
+				if px[c] != v {
+					px[c] = v
+					changed = true
+				}
+			}
+			if px[3] != 0xff {
+				px[3] = 0xff
+				changed = true
+			}
+		}
+	}
+	if changed {
+		p.dirty = p.dirty.Union(r)
+	}
 }
 
 // sumRowFormat adds one source row to the column sums of acc, converting
