@@ -39,6 +39,11 @@ type Schedule struct {
 	// UnwatchedRefresh is how long a rendition no page shows may lag behind
 	// the screen before it is encoded anyway, for the API and for a restart.
 	UnwatchedRefresh time.Duration
+	// PublishEvery is the least time between two pictures of a tile: a
+	// screen that changes all the time (typing, an animation) is encoded
+	// once in that time, its last change included, instead of at every
+	// update. JPEG encoding is most of the wall's CPU.
+	PublishEvery time.Duration
 }
 
 // DefaultSchedule keeps watched tiles within a second of the screen on a
@@ -54,6 +59,7 @@ var DefaultSchedule = Schedule{
 	MaxAge:           5 * time.Second,
 	TickerRefresh:    10 * time.Second,
 	UnwatchedRefresh: time.Minute,
+	PublishEvery:     time.Second,
 }
 
 // withDefaults fills the zero fields of s from DefaultSchedule.
@@ -64,6 +70,7 @@ func (s Schedule) withDefaults() Schedule {
 		{&s.UnwatchedLively, &d.UnwatchedLively}, {&s.Unwatched, &d.Unwatched},
 		{&s.Lively, &d.Lively}, {&s.Alarm, &d.Alarm}, {&s.MaxAge, &d.MaxAge},
 		{&s.TickerRefresh, &d.TickerRefresh}, {&s.UnwatchedRefresh, &d.UnwatchedRefresh},
+		{&s.PublishEvery, &d.PublishEvery},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def

@@ -107,6 +107,7 @@ type Session struct {
 	status Status
 
 	watch      atomic.Uint64 // renditions some page shows: bit i is env.renditions[i]
+	publishDue atomic.Int64  // unix ns: a picture held back by PublishEvery is due then; 0: none
 	lastChange atomic.Int64  // unix ns of the last change beyond tickers
 	alarmUntil atomic.Int64  // unix ns: lively until then after coming back from a failure
 
@@ -395,6 +396,12 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 				kind, poked = reqNone, false
 			}
 		}
+		if due := s.publishDue.Load(); due != 0 && now.UnixNano() >= due {
+			s.publishDue.CompareAndSwap(due, 0)
+			if err := s.publish(now, false); err != nil {
+				return err
+			}
+		}
 		if w := s.watch.Load(); w != watchSeen {
 			// A page started showing a rendition: it gets the picture now.
 			watchSeen = w
@@ -473,6 +480,9 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 			if t.Before(wake) {
 				wake = t
 			}
+		}
+		if due := s.publishDue.Load(); due != 0 {
+			at(time.Unix(0, due))
 		}
 		var contention <-chan struct{}
 		switch {
@@ -699,6 +709,16 @@ func (s *Session) publishLocked(now time.Time, minor bool) error {
 	if !s.thumb.Changed(names...) {
 		return nil
 	}
+	if names != nil {
+		if due := s.published.Add(s.env.schedule.PublishEvery); now.Before(due) {
+			// Held back; the session's loop publishes it when due.
+			if s.publishDue.Swap(due.UnixNano()) == 0 {
+				s.wake()
+			}
+			return nil
+		}
+	}
+	s.publishDue.Store(0)
 	enc := s.env.encoders.Get().(*thumbs.Encoder)
 	frames, err := s.thumb.Encode(enc, names...)
 	s.env.encoders.Put(enc)

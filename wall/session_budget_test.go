@@ -58,3 +58,24 @@ func TestBudgetedSessionsTakeTurns(t *testing.T) {
 		}
 	}
 }
+
+// A screen that changes all the time is encoded at most once per
+// PublishEvery while a page shows it, and its last change still shows.
+func TestBusyKioskIsPublishedOncePerPublishEvery(t *testing.T) {
+	kiosks := startSim(t, "", sim.Carousel)
+	tiles := NewTileStore()
+	fleet := NewFleet(tiles, FleetOptions{Schedule: Schedule{WatchedLively: 20 * time.Millisecond, Watched: 20 * time.Millisecond, PublishEvery: 2 * time.Second},
+		Logger: slog.New(slog.DiscardHandler), Ramp: time.Millisecond})
+	t.Cleanup(fleet.Close)
+	k := kiosks.Kiosks()[0]
+	fleet.SetWatch(k.ID(), fleet.renditionBit("small"))
+	fleet.Sync([]Target{{ID: k.ID(), Site: "lab", Addr: k.Addr()}})
+	s, _ := fleet.Session(k.ID())
+	eventually(t, "a first picture", func() bool { _, ok := tiles.Get(k.ID(), "small"); return ok })
+	start, before := time.Now(), s.Status().Thumbnails
+	time.Sleep(12 * time.Second) // a carousel slides every 5 s, in frames 60 ms apart
+	n := s.Status().Thumbnails - before
+	if limit := uint64(time.Since(start)/(2*time.Second)) + 1; n > limit || n == 0 {
+		t.Errorf("%d pictures in %v of a sliding carousel; want between 1 and %d", n, time.Since(start).Round(time.Second), limit)
+	}
+}
