@@ -697,8 +697,14 @@ func (s *Session) publish(now time.Time, minor bool) error {
 func (s *Session) publishLocked(now time.Time, minor bool) error {
 	var names []string
 	switch {
+	case s.publishedAt.IsZero():
+		// the first picture: every rendition, so that the API and a wall
+		// that opens later have one
 	case now.Sub(s.publishedAt) >= s.env.schedule.UnwatchedRefresh:
-		// every rendition
+		// The smallest rendition stays recent for the wall after a restart
+		// and for a page that opens; larger ones nobody shows are encoded
+		// when asked for (RefreshTiles): a 640x360 JPEG costs about 12 ms.
+		names = append(s.watchedNames(), s.env.renditions[s.smallest()].Name)
 	case minor && now.Sub(s.published) < s.env.schedule.TickerRefresh:
 		return nil
 	default:
@@ -726,7 +732,7 @@ func (s *Session) publishLocked(now time.Time, minor bool) error {
 		return fmt.Errorf("encoding thumbnail: %w", err)
 	}
 	s.published = now
-	if names == nil {
+	if names == nil || now.Sub(s.publishedAt) >= s.env.schedule.UnwatchedRefresh {
 		s.publishedAt = now
 	}
 	s.mu.Lock()
@@ -735,6 +741,17 @@ func (s *Session) publishLocked(now time.Time, minor bool) error {
 	s.mu.Unlock()
 	s.env.publish(s.Target(), frames)
 	return nil
+}
+
+// smallest is the index of the smallest rendition.
+func (s *Session) smallest() int {
+	best := 0
+	for i, r := range s.env.renditions {
+		if r.Width < s.env.renditions[best].Width {
+			best = i
+		}
+	}
+	return best
 }
 
 // RefreshTiles encodes every rendition whose picture is behind the screen,
