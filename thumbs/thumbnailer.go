@@ -37,13 +37,15 @@ type Thumbnailer struct {
 // text stays legible and noise does not alias.
 type picture struct {
 	Rendition
-	img   *image.RGBA
+	rect  image.Rectangle // the picture's size
+	img   *image.RGBA     // nil for a picture made from half (see Encode)
 	xs    []int
 	ys    []int
 	dirty image.Rectangle // pixels changed since this rendition was last encoded
 	// half, if set, is a picture of twice this size whose 2x2 blocks cover
 	// exactly this picture's footprints (640x360 and 320x180 of a 1920x1080
-	// screen): this picture is made from it, at a quarter of the reads.
+	// screen): this picture is made from it when it is encoded, and not
+	// kept (a quarter of a megabyte a kiosk).
 	half *picture
 }
 
@@ -119,7 +121,7 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 		return Change{}
 	}
 	screen := src.Bounds()
-	if t.pics[0].img == nil || src.Width != t.srcW || src.Height != t.srcH {
+	if t.srcW == 0 || src.Width != t.srcW || src.Height != t.srcH {
 		t.srcW, t.srcH = src.Width, src.Height
 		for _, p := range t.pics {
 			p.resize(src.Width, src.Height)
@@ -128,7 +130,7 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 			p.half = nil
 			for _, q := range t.pics {
 				if q != p && q.half == nil && halves(q, p) {
-					p.half = q
+					p.half, p.img = q, nil
 					break
 				}
 			}
@@ -167,9 +169,10 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 
 func (p *picture) resize(srcW, srcH int) {
 	w, h := p.fit(srcW, srcH)
-	p.img = image.NewRGBA(image.Rect(0, 0, w, h))
+	p.rect = image.Rect(0, 0, w, h)
+	p.img = image.NewRGBA(p.rect)
 	p.xs, p.ys = spans(p.xs, w, srcW), spans(p.ys, h, srcH)
-	p.dirty = p.img.Rect
+	p.dirty = p.rect
 }
 
 // spans returns where each of n cells over src units starts, and src at the
@@ -232,7 +235,7 @@ func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) 
 
 // halves reports whether q is twice p with aligned footprints.
 func halves(q, p *picture) bool {
-	if q.img.Rect.Dx() != 2*p.img.Rect.Dx() || q.img.Rect.Dy() != 2*p.img.Rect.Dy() {
+	if q.rect.Dx() != 2*p.rect.Dx() || q.rect.Dy() != 2*p.rect.Dy() {
 		return false
 	}
 	for m, x := range p.xs {
@@ -248,38 +251,37 @@ func halves(q, p *picture) bool {
 	return true
 }
 
-// halve recomputes the pixels of p under area of p.half (in its pixels),
-// each as the mean of its 2x2 block there, weighted by the blocks' source
-// footprints so that the result is the box filter of the screen.
+// halve marks the pixels of p under area of p.half (in its pixels) as
+// changed.
 func (p *picture) halve(area image.Rectangle) {
+	r := image.Rect(area.Min.X/2, area.Min.Y/2, (area.Max.X+1)/2, (area.Max.Y+1)/2).Intersect(p.rect)
+	p.dirty = p.dirty.Union(r)
+}
+
+// render returns p's pixels: its own, or made into dst (of p's size) from
+// p.half, each the mean of its 2x2 block there weighted by the blocks'
+// source footprints, so that the result is the box filter of the screen.
+func (p *picture) render(dst *image.RGBA) *image.RGBA {
+	if p.half == nil {
+		return p.img
+	}
 	q := p.half
-	r := image.Rect(area.Min.X/2, area.Min.Y/2, (area.Max.X+1)/2, (area.Max.Y+1)/2).Intersect(p.img.Rect)
-	changed := false
-	for y := r.Min.Y; y < r.Max.Y; y++ {
+	for y := 0; y < p.rect.Dy(); y++ {
 		h0, h1 := uint32(q.ys[2*y+1]-q.ys[2*y]), uint32(q.ys[2*y+2]-q.ys[2*y+1])
-		for x := r.Min.X; x < r.Max.X; x++ {
+		a := q.img.Pix[q.img.PixOffset(0, 2*y):]
+		b := q.img.Pix[q.img.PixOffset(0, 2*y+1):]
+		px := dst.Pix[dst.PixOffset(0, y):]
+		for x := 0; x < p.rect.Dx(); x++ {
 			w0, w1 := uint32(q.xs[2*x+1]-q.xs[2*x]), uint32(q.xs[2*x+2]-q.xs[2*x+1])
-			a := q.img.Pix[q.img.PixOffset(2*x, 2*y):]
-			b := q.img.Pix[q.img.PixOffset(2*x, 2*y+1):]
 			n := (w0 + w1) * (h0 + h1)
-			px := p.img.Pix[p.img.PixOffset(x, y):]
 			for c := range 3 {
-				sum := (uint32(a[c])*w0+uint32(a[4+c])*w1)*h0 + (uint32(b[c])*w0+uint32(b[4+c])*w1)*h1
-				v := uint8((sum + n/2) / n)
-				if px[c] != v {
-					px[c] = v
-					changed = true
-				}
+				sum := (uint32(a[8*x+c])*w0+uint32(a[8*x+4+c])*w1)*h0 + (uint32(b[8*x+c])*w0+uint32(b[8*x+4+c])*w1)*h1
+				px[4*x+c] = uint8((sum + n/2) / n)
 			}
-			if px[3] != 0xff {
-				px[3] = 0xff
-				changed = true
-			}
+			px[4*x+3] = 0xff
 		}
 	}
-	if changed {
-		p.dirty = p.dirty.Union(r)
-	}
+	return dst
 }
 
 // sumRowFormat adds one source row to the column sums of acc, converting
@@ -310,11 +312,21 @@ func grow32(b []uint32, n int) []uint32 {
 // Encoder holds the scratch memory for encoding: one per encoding worker,
 // shared by every kiosk that worker serves.
 type Encoder struct {
-	buf bytes.Buffer
+	buf     bytes.Buffer
+	scratch map[image.Point]*image.RGBA // pictures made at encoding, by size
 }
 
 // NewEncoder returns an Encoder.
-func NewEncoder() *Encoder { return &Encoder{} }
+func NewEncoder() *Encoder { return &Encoder{scratch: map[image.Point]*image.RGBA{}} }
+
+func (e *Encoder) picture(r image.Rectangle) *image.RGBA {
+	img := e.scratch[r.Size()]
+	if img == nil {
+		img = image.NewRGBA(r)
+		e.scratch[r.Size()] = img
+	}
+	return img
+}
 
 // Encode returns a Frame for each of the named renditions (all when none are
 // named) that changed since it was last encoded, and nil when none did.
@@ -331,10 +343,10 @@ func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
 			continue
 		}
 		e.buf.Reset()
-		if err := jpeg.Encode(&e.buf, p.img, &jpeg.Options{Quality: p.Quality}); err != nil {
+		if err := jpeg.Encode(&e.buf, p.render(e.picture(p.rect)), &jpeg.Options{Quality: p.Quality}); err != nil {
 			return nil, err
 		}
-		frames = append(frames, Frame{Rendition: p.Name, Seq: t.seq, Width: p.img.Rect.Dx(), Height: p.img.Rect.Dy(),
+		frames = append(frames, Frame{Rendition: p.Name, Seq: t.seq, Width: p.rect.Dx(), Height: p.rect.Dy(),
 			JPEG: bytes.Clone(e.buf.Bytes())})
 		p.dirty = image.Rectangle{}
 	}

@@ -232,7 +232,8 @@ func TestEveryRenditionMatchesReference(t *testing.T) {
 		th := New()
 		th.Apply(src, []image.Rectangle{src.Bounds()})
 		for _, p := range th.pics {
-			if d := maxDiff(p.img, reference(src, p.img.Rect.Dx(), p.img.Rect.Dy())); d > 1 {
+			img := p.render(image.NewRGBA(p.rect))
+			if d := maxDiff(img, reference(src, p.rect.Dx(), p.rect.Dy())); d > 1 {
 				t.Errorf("%v %s: differs from the reference by %d", pf, p.Name, d)
 			}
 		}
@@ -264,7 +265,7 @@ func BenchmarkEncode(b *testing.B) {
 	enc := NewEncoder()
 	for b.Loop() {
 		for _, p := range th.pics { // encode both renditions every time
-			p.dirty = p.img.Rect
+			p.dirty = p.rect
 		}
 		if _, err := th.Encode(enc); err != nil {
 			b.Fatal(err)
