@@ -32,14 +32,7 @@ const defaultFramebufferMemory = 5 << 29 // 2.5 GiB
 // the site's budget), for the minute it runs, once a day per kind, on a
 // kiosk nobody watches and whose screen is quiet.
 func (f *Fleet) runTrials(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat(ctx, every, func() {
 		f.env.policy.SetMaxBytesPerPixel(f.affordableBytesPerPixel())
 		for _, kind := range f.kinds() {
 			if ctx.Err() != nil {
@@ -47,7 +40,7 @@ func (f *Fleet) runTrials(ctx context.Context, every time.Duration) {
 			}
 			f.trialKind(ctx, kind)
 		}
-	}
+	})
 }
 
 // affordableBytesPerPixel is the widest pixel the fleet's framebuffers may
