@@ -77,11 +77,22 @@ func (f *Fleet) kinds() []string {
 func (f *Fleet) trialKind(ctx context.Context, kind string) {
 	p := f.env.policy
 	now := time.Now()
+	// Of the quiet kiosks, the one whose picture holds the most detail (the
+	// largest tile): a black or frozen blank screen tells the candidates
+	// apart by nothing.
 	var quiet *Session
+	most := -1
 	for _, s := range f.Sessions() {
-		if s.Target().Kind == kind && s.quiet(now) {
-			quiet = s
-			break
+		t := s.Target()
+		if t.Kind != kind || !s.quiet(now) {
+			continue
+		}
+		size := 0
+		if tile, ok := f.tiles.Get(t.ID, ""); ok {
+			size = len(tile.JPEG)
+		}
+		if size > most {
+			quiet, most = s, size
 		}
 	}
 	if quiet == nil {

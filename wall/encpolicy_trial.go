@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -109,6 +110,11 @@ func (t *Trial) Finish(now time.Time) (KindReport, error) {
 	}
 	t.ended = true
 	costs, masked, err := t.evaluate()
+	if err == nil && !slices.ContainsFunc(costs[1:], func(c CandidateCost) bool { return !math.IsInf(float64(c.PSNR), 1) }) {
+		// A black or single-colour screen looks the same in every format
+		// and so tells the candidates apart by nothing.
+		err = errors.New("the kiosk's screen looked the same in every candidate format (a blank screen?); tried again on another kiosk")
+	}
 	if err != nil {
 		err = fmt.Errorf("encoding trial of kind %q: %w", t.kind, err)
 		if t.policy != nil {
