@@ -93,7 +93,10 @@ func TestPolicyRespectsFramebufferMemory(t *testing.T) {
 	tinted := image.NewRGBA(grey.Rect)
 	for i := range grey.Pix {
 		grey.Pix[i] = 0xc0
-		tinted.Pix[i] = 0xc0
+		if i < len(grey.Pix)/4 {
+			grey.Pix[i] = 0x20 // a dark header: not a blank screen
+		}
+		tinted.Pix[i] = grey.Pix[i]
 		if i%4 == 2 {
 			tinted.Pix[i] = 0xff // a blue cast: far below 35 dB
 		}

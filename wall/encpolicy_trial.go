@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -110,10 +109,10 @@ func (t *Trial) Finish(now time.Time) (KindReport, error) {
 	}
 	t.ended = true
 	costs, masked, err := t.evaluate()
-	if err == nil && !slices.ContainsFunc(costs[1:], func(c CandidateCost) bool { return !math.IsInf(float64(c.PSNR), 1) }) {
+	if err == nil && blank(t.got[0].thumb) {
 		// A black or single-colour screen looks the same in every format
-		// and so tells the candidates apart by nothing.
-		err = errors.New("the kiosk's screen looked the same in every candidate format (a blank screen?); tried again on another kiosk")
+		// and says nothing of the kind's screens.
+		err = errors.New("the kiosk's screen was blank (one colour); tried again on another kiosk")
 	}
 	if err != nil {
 		err = fmt.Errorf("encoding trial of kind %q: %w", t.kind, err)
@@ -231,4 +230,20 @@ func psnr(ref, got *image.RGBA, m blockMask) float64 {
 		return math.Inf(1)
 	}
 	return 10 * math.Log10(255*255*float64(n)/sse)
+}
+
+// blank reports whether a thumbnail is all one colour, give or take a level.
+func blank(img *image.RGBA) bool {
+	lo, hi := [3]uint8{255, 255, 255}, [3]uint8{}
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		for c := range 3 {
+			lo[c], hi[c] = min(lo[c], img.Pix[i+c]), max(hi[c], img.Pix[i+c])
+		}
+	}
+	for c := range 3 {
+		if hi[c] > lo[c]+1 {
+			return false
+		}
+	}
+	return true
 }
