@@ -155,10 +155,7 @@ func TestLiveUsableOnCappedLine(t *testing.T) {
 	// The live page of the first kiosk, in control.
 	k := sf.Kiosks()[0]
 	s, _ := srv.Fleet().Session(k.ID())
-	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/kiosk/"+k.ID())); err != nil {
-		t.Fatal(err)
-	}
-	livePoll(t, ctx, "noVNC to connect", `document.body.dataset.rfb === "connected"`, 30*time.Second)
+	liveOpen(t, ctx, hs.URL+"/kiosk/"+k.ID(), 30*time.Second)
 	connected, readBefore := time.Now(), siteStats(t, budgets, liveLineSite).BytesIn
 	liveWaitCanvas(t, ctx, k)
 	t.Logf("first picture: the canvas showed %s's whole screen %v after noVNC connected (polled every 200 ms); the site read %d bytes meanwhile",

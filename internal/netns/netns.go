@@ -110,6 +110,12 @@ func New(cfg Config) (*Line, error) {
 	}
 	steps := [][]string{
 		{"ip", "link", "add", l.HostIf, "type", "veth", "peer", "name", l.KioskIf, "netns", l.Namespace},
+		// Without IPv6 link-local addresses: the kernel adds one a second
+		// or two after the link comes up, and a browser on the host reads
+		// that late change as a new network and fails the page it is
+		// loading (Chromium: ERR_NETWORK_CHANGED).
+		{"ip", "link", "set", "dev", l.HostIf, "addrgenmode", "none"},
+		{"ip", "-n", l.Namespace, "link", "set", "dev", l.KioskIf, "addrgenmode", "none"},
 		{"ip", "addr", "add", l.HostAddr.String() + "/30", "dev", l.HostIf},
 		{"ip", "link", "set", l.HostIf, "up"},
 		{"ip", "-n", l.Namespace, "addr", "add", l.KioskAddr.String() + "/30", "dev", l.KioskIf},

@@ -87,3 +87,23 @@ func TestCloseRemovesEverything(t *testing.T) {
 		t.Error("Listen in a removed namespace succeeded")
 	}
 }
+
+// TestHostSideGetsNoLateAddress: the host's end of the line keeps only its
+// IPv4 address. An address the kernel adds later by itself (an IPv6
+// link-local one, a second or two after the link comes up) is a network
+// change to a browser on the host, which then fails the page it loads.
+func TestHostSideGetsNoLateAddress(t *testing.T) {
+	l := Start(t, Config{Rate: "1mbit"})
+	time.Sleep(3 * time.Second) // the kernel's link-local address comes after duplicate address detection
+	ifc, err := net.InterfaceByName(l.HostIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(addrs) != 1 || !strings.HasPrefix(addrs[0].String(), l.HostAddr.String()+"/") {
+		t.Errorf("host interface %s has addresses %v; want only %s/30", l.HostIf, addrs, l.HostAddr)
+	}
+}
