@@ -26,17 +26,39 @@ var aanScale = func() (s [8]float64) {
 	return s
 }()
 
-// fdct transforms b in place, rows then columns.
-func fdct(b *[64]float32) {
+// transform transforms b (its rows in place, then its columns) and
+// quantises the result with q into out, in natural order. The columns are
+// quantised as they leave the DCT, while still in registers. It returns
+// which coefficients are not zero: bit n for out[n].
+func transform(b *[64]float32, q *quantiser, out *[64]int32) (nonzero uint64) {
 	for i := 0; i < 64; i += 8 {
 		r := (*[8]float32)(b[i : i+8])
 		r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = dct8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
 	}
 	for i := range 8 {
-		b[i], b[8+i], b[16+i], b[24+i], b[32+i], b[40+i], b[48+i], b[56+i] =
-			dct8(b[i], b[8+i], b[16+i], b[24+i], b[32+i], b[40+i], b[48+i], b[56+i])
+		y0, y1, y2, y3, y4, y5, y6, y7 := dct8(b[i], b[8+i], b[16+i], b[24+i], b[32+i], b[40+i], b[48+i], b[56+i])
+		v0 := int32(y0*q[i]+(roundBias+0.5)) - roundBias
+		v1 := int32(y1*q[8+i]+(roundBias+0.5)) - roundBias
+		v2 := int32(y2*q[16+i]+(roundBias+0.5)) - roundBias
+		v3 := int32(y3*q[24+i]+(roundBias+0.5)) - roundBias
+		v4 := int32(y4*q[32+i]+(roundBias+0.5)) - roundBias
+		v5 := int32(y5*q[40+i]+(roundBias+0.5)) - roundBias
+		v6 := int32(y6*q[48+i]+(roundBias+0.5)) - roundBias
+		v7 := int32(y7*q[56+i]+(roundBias+0.5)) - roundBias
+		out[i], out[8+i], out[16+i], out[24+i], out[32+i], out[40+i], out[48+i], out[56+i] = v0, v1, v2, v3, v4, v5, v6, v7
+		col := nz(v0) | nz(v1)<<8 | nz(v2)<<16 | nz(v3)<<24 | nz(v4)<<32 | nz(v5)<<40 | nz(v6)<<48 | nz(v7)<<56
+		nonzero |= col << i
 	}
+	return nonzero
 }
+
+// roundBias makes float-to-int truncation round to nearest: every quantised
+// coefficient of an 8-bit picture lies within ±2048, so v+roundBias+0.5 is
+// positive and truncation floors it.
+const roundBias = 4096
+
+// nz is 1 if v is not zero, else 0.
+func nz(v int32) uint64 { return uint64(uint32(v|-v) >> 31) }
 
 // dct8 is one 8-point pass, outputs in natural order.
 func dct8(x0, x1, x2, x3, x4, x5, x6, x7 float32) (y0, y1, y2, y3, y4, y5, y6, y7 float32) {

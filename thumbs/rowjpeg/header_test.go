@@ -3,8 +3,6 @@ package rowjpeg
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -60,41 +58,6 @@ func TestRestartMarkers(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("markers after the header: %x, want %x", got, want)
 	}
-}
-
-// fdct against the DCT's definition, with the scale it leaves.
-func TestFDCT(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for range 20 {
-		var b [64]float32
-		var x [64]float64
-		for i := range b {
-			x[i] = float64(rng.IntN(256) - 128)
-			b[i] = float32(x[i])
-		}
-		fdct(&b)
-		for u := range 8 {
-			for v := range 8 {
-				var sum float64
-				for i := range 8 {
-					for j := range 8 {
-						sum += x[8*i+j] * math.Cos(float64(2*i+1)*float64(u)*math.Pi/16) * math.Cos(float64(2*j+1)*float64(v)*math.Pi/16)
-					}
-				}
-				want := sum / 4 * alpha(u) * alpha(v)
-				if got := float64(b[8*u+v]) / (8 * aanScale[u] * aanScale[v]); math.Abs(got-want) > 1e-3 {
-					t.Fatalf("coefficient (%d,%d) = %v, want %v", u, v, got, want)
-				}
-			}
-		}
-	}
-}
-
-func alpha(k int) float64 {
-	if k == 0 {
-		return 1 / math.Sqrt2
-	}
-	return 1
 }
 
 func TestZigzag(t *testing.T) {

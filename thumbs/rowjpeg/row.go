@@ -1,6 +1,7 @@
 package rowjpeg
 
 import (
+	"encoding/binary"
 	"image"
 	"slices"
 )
@@ -31,22 +32,20 @@ func (p *Picture) encodeRow(img *image.RGBA, my int, s *Scratch) []byte {
 	y0 := my * 16
 	for mx := range p.cols {
 		x0 := mx * 16
+		var flat uint
 		if y0+16 <= p.height && x0+16 <= p.width {
-			s.load(img.Pix, y0*img.Stride+x0*4, img.Stride)
+			flat = s.load(img.Pix, y0*img.Stride+x0*4, img.Stride)
 		} else {
-			s.loadEdge(img, x0, y0, p.width, p.height)
+			flat = s.loadEdge(img, x0, y0, p.width, p.height)
 		}
 		if cap(w.buf)-len(w.buf) < maxMCUBytes {
 			w.buf = slices.Grow(w.buf, maxMCUBytes+len(w.buf)/2)
 		}
 		for k := range 4 {
-			fdct(&s.blk[k])
-			dcY = w.block(&s.blk[k], &p.quant[0], dcY, &codes[lumDC], &codes[lumAC])
+			dcY = w.block(&s.blk[k], flat>>k&1 != 0, &p.quant[0], &s.coef, dcY, &codes[lumDC], &codes[lumAC])
 		}
-		fdct(&s.blk[4])
-		dcCb = w.block(&s.blk[4], &p.quant[1], dcCb, &codes[chromaDC], &codes[chromaAC])
-		fdct(&s.blk[5])
-		dcCr = w.block(&s.blk[5], &p.quant[1], dcCr, &codes[chromaDC], &codes[chromaAC])
+		dcCb = w.block(&s.blk[4], flat&flatMCU != 0, &p.quant[1], &s.coef, dcCb, &codes[chromaDC], &codes[chromaAC])
+		dcCr = w.block(&s.blk[5], flat&flatMCU != 0, &p.quant[1], &s.coef, dcCr, &codes[chromaDC], &codes[chromaAC])
 	}
 	w.finish()
 	s.out = w.buf
@@ -55,8 +54,20 @@ func (p *Picture) encodeRow(img *image.RGBA, my int, s *Scratch) []byte {
 
 // load converts the 16x16 RGBA pixels at pix[off:] (rows stride bytes
 // apart) into the MCU's four luma blocks and its two subsampled chroma
-// blocks, each chroma sample from the sums of its 2x2 pixels.
-func (s *Scratch) load(pix []byte, off, stride int) {
+// blocks, each chroma sample from the sums of its 2x2 pixels. It returns
+// which luma blocks are of one colour (bit k for block k), and flatMCU if
+// the whole MCU is: those blocks need no transform (see block).
+//
+// Two horizontal neighbours are read as one uint64 and converted together,
+// each channel of each in a 32-bit lane: no lane overflows (255 * 65536 <
+// 1<<32), so one multiplication serves both.
+func (s *Scratch) load(pix []byte, off, stride int) (flat uint) {
+	const lanes = 0x000000ff_000000ff
+	var first, diff [4]uint64 // per luma block: its first pixel in both lanes; where pixels differ from it
+	for k := range first {
+		p := uint64(binary.LittleEndian.Uint32(pix[off+k/2*8*stride+k%2*32:]))
+		first[k] = p | p<<32
+	}
 	cb, cr := &s.blk[4], &s.blk[5]
 	for j := 0; j < 16; j += 2 {
 		top := pix[off+j*stride:][:64:64]
@@ -65,27 +76,44 @@ func (s *Scratch) load(pix []byte, off, stride int) {
 		row := (j % 8) * 8
 		c := j / 2 * 8
 		for i := 0; i < 16; i += 2 {
-			a, b := top[4*i:4*i+8:4*i+8], bot[4*i:4*i+8:4*i+8]
-			r0, g0, b0 := int32(a[0]), int32(a[1]), int32(a[2])
-			r1, g1, b1 := int32(a[4]), int32(a[5]), int32(a[6])
-			r2, g2, b2 := int32(b[0]), int32(b[1]), int32(b[2])
-			r3, g3, b3 := int32(b[4]), int32(b[5]), int32(b[6])
+			t := binary.LittleEndian.Uint64(top[4*i:])
+			u := binary.LittleEndian.Uint64(bot[4*i:])
+			k := j/8*2 + i/8
+			diff[k&3] |= (t ^ first[k&3]) | (u ^ first[k&3])
+			tr, tg, tb := t&lanes, t>>8&lanes, t>>16&lanes
+			ur, ug, ub := u&lanes, u>>8&lanes, u>>16&lanes
+			ty := yR*tr + yG*tg + yB*tb
+			uy := yR*ur + yG*ug + yB*ub
 			y := &half[i/8]
-			k := row + i%8
-			y[k&63] = float32(yR*r0 + yG*g0 + yB*b0 - yOffset)
-			y[(k+1)&63] = float32(yR*r1 + yG*g1 + yB*b1 - yOffset)
-			y[(k+8)&63] = float32(yR*r2 + yG*g2 + yB*b2 - yOffset)
-			y[(k+9)&63] = float32(yR*r3 + yG*g3 + yB*b3 - yOffset)
-			sr, sg, sb := r0+r1+r2+r3, g0+g1+g2+g3, b0+b1+b2+b3
-			cb[(c+i/2)&63] = float32(cbR*sr + cbG*sg + cbB*sb)
-			cr[(c+i/2)&63] = float32(crR*sr + crG*sg + crB*sb)
+			n := row + i%8
+			y[n&63] = float32(int32(uint32(ty)) - yOffset)
+			y[(n+1)&63] = float32(int32(ty>>32) - yOffset)
+			y[(n+8)&63] = float32(int32(uint32(uy)) - yOffset)
+			y[(n+9)&63] = float32(int32(uy>>32) - yOffset)
+			sr, sg, sb := tr+ur, tg+ug, tb+ub
+			r, g, b := int32(uint32(sr)+uint32(sr>>32)), int32(uint32(sg)+uint32(sg>>32)), int32(uint32(sb)+uint32(sb>>32))
+			cb[(c+i/2)&63] = float32(cbR*r + cbG*g + cbB*b)
+			cr[(c+i/2)&63] = float32(crR*r + crG*g + crB*b)
 		}
 	}
+	const rgb = 0x00ffffff_00ffffff // alpha is ignored
+	for k, d := range diff {
+		if d&rgb == 0 {
+			flat |= 1 << k
+		}
+	}
+	if flat == 0b1111 && (first[0]^first[1]|first[0]^first[2]|first[0]^first[3])&rgb == 0 {
+		flat |= flatMCU
+	}
+	return flat
 }
+
+// flatMCU is load's flag for an MCU of one colour.
+const flatMCU = 1 << 4
 
 // loadEdge loads an MCU that reaches past the picture's right or bottom
 // edge, repeating the last column and row as image/jpeg does.
-func (s *Scratch) loadEdge(img *image.RGBA, x0, y0, width, height int) {
+func (s *Scratch) loadEdge(img *image.RGBA, x0, y0, width, height int) (flat uint) {
 	n := min(16, width-x0) // columns inside the picture
 	for j := range 16 {
 		src := img.Pix[min(y0+j, height-1)*img.Stride+x0*4:][:4*n]
@@ -95,5 +123,5 @@ func (s *Scratch) loadEdge(img *image.RGBA, x0, y0, width, height int) {
 			copy(dst[4*i:4*i+4], src[4*n-4:])
 		}
 	}
-	s.load(s.edge[:], 0, 64)
+	return s.load(s.edge[:], 0, 64)
 }
