@@ -62,43 +62,42 @@ func (p *Picture) encodeRow(img *image.RGBA, my int, s *Scratch) []byte {
 // each channel of each in a 32-bit lane: no lane overflows (255 * 65536 <
 // 1<<32), so one multiplication serves both.
 func (s *Scratch) load(pix []byte, off, stride int) (flat uint) {
-	const lanes = 0x000000ff_000000ff
-	var first, diff [4]uint64 // per luma block: its first pixel in both lanes; where pixels differ from it
-	for k := range first {
-		p := uint64(binary.LittleEndian.Uint32(pix[off+k/2*8*stride+k%2*32:]))
+	const (
+		lanes = 0x000000ff_000000ff
+		rgb   = 0x00ffffff_00ffffff // alpha is ignored
+	)
+	var first [4]uint64 // each luma block's first pixel, in both lanes
+	for k := range 4 {
+		at := off + k/2*8*stride + k%2*32 // the block's top left pixel
+		p := uint64(binary.LittleEndian.Uint32(pix[at:]))
 		first[k] = p | p<<32
-	}
-	cb, cr := &s.blk[4], &s.blk[5]
-	for j := 0; j < 16; j += 2 {
-		top := pix[off+j*stride:][:64:64]
-		bot := pix[off+(j+1)*stride:][:64:64]
-		half := s.blk[j/8*2 : j/8*2+2 : j/8*2+2] // the luma blocks these rows meet
-		row := (j % 8) * 8
-		c := j / 2 * 8
-		for i := 0; i < 16; i += 2 {
-			t := binary.LittleEndian.Uint64(top[4*i:])
-			u := binary.LittleEndian.Uint64(bot[4*i:])
-			k := j/8*2 + i/8
-			diff[k&3] |= (t ^ first[k&3]) | (u ^ first[k&3])
-			tr, tg, tb := t&lanes, t>>8&lanes, t>>16&lanes
-			ur, ug, ub := u&lanes, u>>8&lanes, u>>16&lanes
-			ty := yR*tr + yG*tg + yB*tb
-			uy := yR*ur + yG*ug + yB*ub
-			y := &half[i/8]
-			n := row + i%8
-			y[n&63] = float32(int32(uint32(ty)) - yOffset)
-			y[(n+1)&63] = float32(int32(ty>>32) - yOffset)
-			y[(n+8)&63] = float32(int32(uint32(uy)) - yOffset)
-			y[(n+9)&63] = float32(int32(uy>>32) - yOffset)
-			sr, sg, sb := tr+ur, tg+ug, tb+ub
-			r, g, b := int32(uint32(sr)+uint32(sr>>32)), int32(uint32(sg)+uint32(sg>>32)), int32(uint32(sb)+uint32(sb>>32))
-			cb[(c+i/2)&63] = float32(cbR*r + cbG*g + cbB*b)
-			cr[(c+i/2)&63] = float32(crR*r + crG*g + crB*b)
+		var diff uint64 // where the block's pixels differ from its first
+		y := &s.blk[k]
+		c := k/2*32 + k%2*4 // the block's first chroma sample
+		for j := 0; j < 8; j += 2 {
+			top := pix[at+j*stride:][:32:32]
+			bot := pix[at+(j+1)*stride:][:32:32]
+			yt, yb := (*[8]float32)(y[8*j:8*j+8]), (*[8]float32)(y[8*j+8:8*j+16])
+			cbj, crj := (*[4]float32)(s.blk[4][c+4*j:c+4*j+4]), (*[4]float32)(s.blk[5][c+4*j:c+4*j+4])
+			for i := range 4 {
+				t := binary.LittleEndian.Uint64(top[8*i:])
+				u := binary.LittleEndian.Uint64(bot[8*i:])
+				diff |= (t ^ first[k]) | (u ^ first[k])
+				tr, tg, tb := t&lanes, t>>8&lanes, t>>16&lanes
+				ur, ug, ub := u&lanes, u>>8&lanes, u>>16&lanes
+				ty := yR*tr + yG*tg + yB*tb
+				uy := yR*ur + yG*ug + yB*ub
+				yt[2*i] = float32(int32(uint32(ty)) - yOffset)
+				yt[2*i+1] = float32(int32(ty>>32) - yOffset)
+				yb[2*i] = float32(int32(uint32(uy)) - yOffset)
+				yb[2*i+1] = float32(int32(uy>>32) - yOffset)
+				sr, sg, sb := tr+ur, tg+ug, tb+ub
+				r, g, b := int32(uint32(sr)+uint32(sr>>32)), int32(uint32(sg)+uint32(sg>>32)), int32(uint32(sb)+uint32(sb>>32))
+				cbj[i] = float32(cbR*r + cbG*g + cbB*b)
+				crj[i] = float32(crR*r + crG*g + crB*b)
+			}
 		}
-	}
-	const rgb = 0x00ffffff_00ffffff // alpha is ignored
-	for k, d := range diff {
-		if d&rgb == 0 {
+		if diff&rgb == 0 {
 			flat |= 1 << k
 		}
 	}
