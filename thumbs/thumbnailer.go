@@ -29,6 +29,7 @@ type Thumbnailer struct {
 	lut    palette
 	ticker tickerWatch
 	acc    []uint32 // per picture column: r, g, b sums of one row band
+	moved  []image.Rectangle
 	now    func() time.Time
 }
 
@@ -47,14 +48,17 @@ type picture struct {
 	// screen): this picture is made from it when it is encoded, and not
 	// kept (a quarter of a megabyte a kiosk).
 	half *picture
+	// For a picture made from half: each column's weights (weigh).
+	wsum  []colWeight
+	wvals []uint32
 }
 
 // Change is what one Apply saw.
 type Change struct {
-	// Minor: every changed rectangle lay in a ticker area, a small part of
-	// the screen that keeps changing on its own like a clock (see
-	// tickerWatch). Nothing a person did shows in a minor change, so its
-	// owner may encode it later.
+	// Minor: every rectangle that changed a picture lay in a ticker area,
+	// a small part of the screen that keeps changing on its own like a
+	// clock (see tickerWatch). Nothing a person did shows in a minor
+	// change, so its owner may encode it later.
 	Minor bool
 	// Changed: some thumbnail pixel differs from before.
 	Changed bool
@@ -131,6 +135,7 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 			for _, q := range t.pics {
 				if q != p && q.half == nil && halves(q, p) {
 					p.half, p.img = q, nil
+					p.weigh()
 					break
 				}
 			}
@@ -141,13 +146,18 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 		ch.Changed = true // a new size is a new picture, even of the same colour
 		return ch
 	}
-	ch := Change{Minor: t.ticker.observe(changed, screen, t.now())}
 	t.lut.update(src)
+	// Only rectangles that changed a picture are changes: servers send
+	// pixels that stayed the same too (a 1x1 poke's answer, a region
+	// resent), and one beside the clock's rectangle would hide the clock
+	// from the ticker watch.
+	t.moved = t.moved[:0]
 	for _, r := range changed {
 		r = r.Intersect(screen)
 		if r.Empty() {
 			continue
 		}
+		moved := false
 		for _, p := range t.pics {
 			if p.half != nil {
 				continue
@@ -156,15 +166,21 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 			if d.Empty() {
 				continue
 			}
-			ch.Changed = true
+			moved = true
 			for _, c := range t.pics {
 				if c.half == p {
 					c.halve(d)
 				}
 			}
 		}
+		if moved {
+			t.moved = append(t.moved, r)
+		}
 	}
-	return ch
+	if len(t.moved) == 0 {
+		return Change{}
+	}
+	return Change{Changed: true, Minor: t.ticker.observe(t.moved, screen, t.now())}
 }
 
 func (p *picture) resize(srcW, srcH int) {
@@ -233,9 +249,22 @@ func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) 
 	return area
 }
 
-// halves reports whether q is twice p with aligned footprints.
+// halves reports whether q is twice p with aligned footprints, and
+// footprints that render can weigh (few distinct widths, weights that its
+// reciprocals divide exactly).
 func halves(q, p *picture) bool {
 	if q.rect.Dx() != 2*p.rect.Dx() || q.rect.Dy() != 2*p.rect.Dy() {
+		return false
+	}
+	widths, maxW, maxH := map[int]bool{}, 0, 0
+	for x := range p.rect.Dx() {
+		widths[q.xs[2*x+2]-q.xs[2*x]] = true
+		maxW = max(maxW, q.xs[2*x+2]-q.xs[2*x])
+	}
+	for y := range p.rect.Dy() {
+		maxH = max(maxH, q.ys[2*y+2]-q.ys[2*y])
+	}
+	if len(widths) > maxWidthSums || maxW*maxH >= 1<<16 {
 		return false
 	}
 	for m, x := range p.xs {
@@ -261,28 +290,75 @@ func (p *picture) halve(area image.Rectangle) {
 // render returns p's pixels: its own, or made into dst (of p's size) from
 // p.half, each the mean of its 2x2 block there weighted by the blocks'
 // source footprints, so that the result is the box filter of the screen.
-func (p *picture) render(dst *image.RGBA) *image.RGBA {
+// Only rows [y0, y1) are made; a caller encoding only some rows need not
+// pay for the others.
+func (p *picture) render(dst *image.RGBA, y0, y1 int) *image.RGBA {
 	if p.half == nil {
 		return p.img
 	}
 	q := p.half
-	for y := 0; y < p.rect.Dy(); y++ {
+	w := p.rect.Dx()
+	for y := max(y0, 0); y < min(y1, p.rect.Dy()); y++ {
 		h0, h1 := uint32(q.ys[2*y+1]-q.ys[2*y]), uint32(q.ys[2*y+2]-q.ys[2*y+1])
-		a := q.img.Pix[q.img.PixOffset(0, 2*y):]
-		b := q.img.Pix[q.img.PixOffset(0, 2*y+1):]
-		px := dst.Pix[dst.PixOffset(0, y):]
-		for x := 0; x < p.rect.Dx(); x++ {
-			w0, w1 := uint32(q.xs[2*x+1]-q.xs[2*x]), uint32(q.xs[2*x+2]-q.xs[2*x+1])
-			n := (w0 + w1) * (h0 + h1)
+		// Dividing by a block's weight is multiplying by its reciprocal:
+		// the weights of one row take a few values, so a few reciprocals.
+		var inv [maxWidthSums]uint64
+		for i, ws := range p.wvals {
+			inv[i] = reciprocal(ws * (h0 + h1))
+		}
+		a := q.img.Pix[q.img.PixOffset(0, 2*y):][:8*w]
+		b := q.img.Pix[q.img.PixOffset(0, 2*y+1):][:8*w]
+		px := dst.Pix[dst.PixOffset(0, y):][:4*w]
+		for x := range w {
+			w0, w1 := uint32(p.wsum[x].w0), uint32(p.wsum[x].w1)
+			m := inv[p.wsum[x].class]
+			a, b, px := a[8*x:8*x+8:8*x+8], b[8*x:8*x+8:8*x+8], px[4*x:4*x+4:4*x+4]
+			half := (w0 + w1) * (h0 + h1) / 2
 			for c := range 3 {
-				sum := (uint32(a[8*x+c])*w0+uint32(a[8*x+4+c])*w1)*h0 + (uint32(b[8*x+c])*w0+uint32(b[8*x+4+c])*w1)*h1
-				px[4*x+c] = uint8((sum + n/2) / n)
+				sum := (uint32(a[c])*w0+uint32(a[4+c])*w1)*h0 + (uint32(b[c])*w0+uint32(b[4+c])*w1)*h1
+				px[c] = uint8(uint64(sum+half) * m >> reciprocalShift)
 			}
-			px[4*x+3] = 0xff
+			px[3] = 0xff
 		}
 	}
 	return dst
 }
+
+// maxWidthSums bounds the distinct column weights a half-made picture may
+// have (weigh); a source whose footprints vary more is not made from half.
+const maxWidthSums = 8
+
+// colWeight is a column of a half-made picture: the source widths of its
+// two columns in the half, and which of the picture's distinct sums
+// (wvals) they make.
+type colWeight struct {
+	w0, w1 uint16
+	class  uint8
+}
+
+// weigh records each column's weights for render.
+func (p *picture) weigh() {
+	q := p.half
+	p.wsum, p.wvals = p.wsum[:0], p.wvals[:0]
+	for x := range p.rect.Dx() {
+		w0, w1 := q.xs[2*x+1]-q.xs[2*x], q.xs[2*x+2]-q.xs[2*x+1]
+		i := slices.Index(p.wvals, uint32(w0+w1))
+		if i < 0 {
+			i = len(p.wvals)
+			p.wvals = append(p.wvals, uint32(w0+w1))
+		}
+		p.wsum = append(p.wsum, colWeight{uint16(w0), uint16(w1), uint8(i)})
+	}
+}
+
+// reciprocalShift and reciprocal divide by multiplying: for n < 2^16 and
+// every x < 256n (a rounded sum of byte values weighted by n),
+// x*reciprocal(n)>>reciprocalShift is exactly x/n. The reciprocal is too
+// large by less than one, so the product is too large by less than
+// x/2^40 < 1/n, which cannot carry past the next multiple of 1/n.
+const reciprocalShift = 40
+
+func reciprocal(n uint32) uint64 { return (1<<reciprocalShift + uint64(n) - 1) / uint64(n) }
 
 // sumRowFormat adds one source row to the column sums of acc, converting
 // every pixel through its format: the path of 16 and 32 bpp screens.
@@ -343,7 +419,7 @@ func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
 			continue
 		}
 		e.buf.Reset()
-		if err := jpeg.Encode(&e.buf, p.render(e.picture(p.rect)), &jpeg.Options{Quality: p.Quality}); err != nil {
+		if err := jpeg.Encode(&e.buf, p.render(e.picture(p.rect), 0, p.rect.Dy()), &jpeg.Options{Quality: p.Quality}); err != nil {
 			return nil, err
 		}
 		frames = append(frames, Frame{Rendition: p.Name, Seq: t.seq, Width: p.rect.Dx(), Height: p.rect.Dy(),

@@ -232,7 +232,7 @@ func TestEveryRenditionMatchesReference(t *testing.T) {
 		th := New()
 		th.Apply(src, []image.Rectangle{src.Bounds()})
 		for _, p := range th.pics {
-			img := p.render(image.NewRGBA(p.rect))
+			img := p.render(image.NewRGBA(p.rect), 0, p.rect.Dy())
 			if d := maxDiff(img, reference(src, p.rect.Dx(), p.rect.Dy())); d > 1 {
 				t.Errorf("%v %s: differs from the reference by %d", pf, p.Name, d)
 			}
@@ -270,5 +270,38 @@ func BenchmarkEncode(b *testing.B) {
 		if _, err := th.Encode(enc); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The reciprocals of render divide exactly: every weight a block can have,
+// every rounded sum of byte values it can hold.
+func TestReciprocalDividesExactly(t *testing.T) {
+	for _, n := range []uint32{1, 2, 3, 4, 5, 6, 7, 9, 12, 16, 25, 36, 49, 100, 255, 1000, 4095, 65535} {
+		m := reciprocal(n)
+		for x := uint64(0); x < 256*uint64(n); x += 1 + uint64(n)/64 {
+			if got := x * m >> reciprocalShift; got != x/uint64(n) {
+				t.Fatalf("%d / %d by reciprocal: %d, want %d", x, n, got, x/uint64(n))
+			}
+		}
+		if x := 256*uint64(n) - 1; x*m>>reciprocalShift != x/uint64(n) {
+			t.Fatalf("%d / %d by reciprocal: wrong at the top of the range", x, n)
+		}
+	}
+}
+
+func BenchmarkRenderFromHalf(b *testing.B) {
+	src := scene(1920, 1080, rfb.Format8, 5)
+	th := New()
+	th.Apply(src, []image.Rectangle{src.Bounds()})
+	var p *picture
+	for _, q := range th.pics {
+		if q.half != nil {
+			p = q
+		}
+	}
+	dst := image.NewRGBA(p.rect)
+	b.SetBytes(int64(4 * p.rect.Dx() * p.rect.Dy()))
+	for b.Loop() {
+		p.render(dst, 0, p.rect.Dy())
 	}
 }

@@ -82,13 +82,23 @@ func TestApplyReportsMinorChanges(t *testing.T) {
 	if th.Apply(src, []image.Rectangle{src.Bounds()}).Minor {
 		t.Fatal("the first full frame is minor")
 	}
+	poke := image.Rect(0, 0, 1, 1)
 	var minor bool
-	for range 5 {
+	for i := range 5 {
 		now = now.Add(time.Second)
-		minor = th.Apply(src, []image.Rectangle{clock}).Minor
+		src.FillRect(clock, []byte{byte(i%2*200 + 20)})
+		// Each tick comes with the unchanged pixel a poke asked for.
+		ch := th.Apply(src, []image.Rectangle{clock, poke})
+		if !ch.Changed {
+			t.Fatalf("tick %d: no change reported", i)
+		}
+		minor = ch.Minor
 	}
 	if !minor {
-		t.Fatal("the fifth clock tick is not minor")
+		t.Fatal("the fifth clock tick (beside an unchanged poke pixel) is not minor")
+	}
+	if ch := th.Apply(src, []image.Rectangle{poke}); ch.Changed || ch.Minor {
+		t.Fatalf("an unchanged pixel: %+v, want no change", ch)
 	}
 	bigger := scene(1920, 1200, rfb.Format8, 9)
 	now = now.Add(time.Second)

@@ -675,8 +675,13 @@ func (s *Session) applyUpdate(c *rfb.Client, u *rfb.Update) error {
 		ch = s.thumb.Apply(b, u.Rects)
 		return nil
 	})
+	if !ch.Changed {
+		// Nothing new (a poke's answer, pixels resent): a clock change
+		// held back for TickerRefresh stays held.
+		return nil
+	}
 	now := time.Now()
-	if ch.Changed && !ch.Minor {
+	if !ch.Minor {
 		s.lastChange.Store(now.UnixNano())
 	}
 	return s.publishLocked(now, ch.Minor)
