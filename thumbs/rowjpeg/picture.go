@@ -72,8 +72,10 @@ func (p *Picture) Size() int {
 // coordinates, must cover every pixel that differs from the img of the
 // previous call: only the MCU rows it meets are encoded again, the others
 // are the segments kept from earlier calls. The first call, and the first
-// after Invalidate, encode every row. s is the caller's Scratch (nil makes
-// one for this call).
+// after Invalidate, encode every row. Only the rows encoded are read: the
+// 16-pixel bands from the top of img, full width, that meet changed; the
+// other pixels of img may hold anything. s is the caller's Scratch (nil
+// makes one for this call).
 func (p *Picture) Encode(dst []byte, img *image.RGBA, changed image.Rectangle, s *Scratch) ([]byte, error) {
 	if err := p.check(img); err != nil {
 		return dst, err
@@ -113,11 +115,11 @@ func (p *Picture) check(img *image.RGBA) error {
 	return nil
 }
 
-// keep stores seg as row my's segment, growing its buffer with room to
-// spare so that a row whose size wobbles does not allocate every time.
+// keep stores seg as row my's segment, growing its buffer with an eighth
+// to spare so that a row whose size wobbles does not allocate every time.
 func (p *Picture) keep(my int, seg []byte) {
 	if cap(p.segs[my]) < len(seg) {
-		p.segs[my] = make([]byte, 0, len(seg)+len(seg)/4)
+		p.segs[my] = make([]byte, 0, len(seg)+len(seg)/8)
 	}
 	p.segs[my] = append(p.segs[my][:0], seg...)
 }

@@ -107,6 +107,30 @@ func randRect(rng *rand.Rand, r image.Rectangle) image.Rectangle {
 	return image.Rect(x0, y0, x0+rng.IntN(r.Dx()/2+1), y0+rng.IntN(r.Dy()/4+1)).Intersect(r)
 }
 
+// Encode reads the MCU rows that meet the change and no other pixel: a
+// picture rendered only there (as into a scratch image shared by many
+// kiosks) encodes as the whole one.
+func TestEncodeReadsOnlyChangedRows(t *testing.T) {
+	a := photo(200, 100, 1)
+	b := clone(a)
+	change := image.Rect(30, 37, 90, 50) // MCU rows 2 and 3: pixel rows 32..63
+	fillRect(b, change, [3]uint8{200, 10, 10})
+	partial := clone(b)
+	for y := range 100 {
+		if y < 32 || y >= 64 {
+			fillRect(partial, image.Rect(0, y, 200, y+1), [3]uint8{uint8(y), 255, 0})
+		}
+	}
+	p, s, _ := warm(t, a, 75)
+	got, err := p.Encode(nil, partial, change, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, encodeFull(t, b, 75)) {
+		t.Fatal("encoding read pixels outside the MCU rows that meet the change")
+	}
+}
+
 func TestInvalidateEncodesEveryRow(t *testing.T) {
 	a, b := flat(100, 70, 1), flat(100, 70, 2)
 	p, err := NewPicture(100, 70, 80)
