@@ -44,8 +44,10 @@ func (w *bitWriter) block(b *[64]float32, flat bool, q *quantiser, coef *[64]int
 	} else {
 		nonzero = transform(b, q, coef)
 	}
+	acc, n := w.acc, w.n
 	size, v := magnitude(coef[0] - prevDC)
-	w.emitValue(dc[size], size, v)
+	code, k := codeValue(dc[size], size, v)
+	acc, n = w.put(acc, n, code, k)
 
 	m := toZigzag[0][uint8(nonzero)] | toZigzag[1][uint8(nonzero>>8)] |
 		toZigzag[2][uint8(nonzero>>16)] | toZigzag[3][uint8(nonzero>>24)] |
@@ -58,14 +60,18 @@ func (w *bitWriter) block(b *[64]float32, flat bool, q *quantiser, coef *[64]int
 		m &= m - 1
 		run := i - last - 1
 		for ; run > 15; run -= 16 {
-			w.emitValue(ac[0xf0], 0, 0) // ZRL: sixteen zeros
+			code, k := codeValue(ac[0xf0], 0, 0) // ZRL: sixteen zeros
+			acc, n = w.put(acc, n, code, k)
 		}
 		size, v := magnitude(coef[zigzag[i]&63])
-		w.emitValue(ac[run<<4|int(size)], size, v)
+		code, k := codeValue(ac[run<<4|int(size)], size, v)
+		acc, n = w.put(acc, n, code, k)
 		last = i
 	}
 	if last != 63 {
-		w.emitValue(ac[0x00], 0, 0) // EOB
+		code, k := codeValue(ac[0x00], 0, 0) // EOB
+		acc, n = w.put(acc, n, code, k)
 	}
+	w.acc, w.n = acc, n
 	return coef[0]
 }

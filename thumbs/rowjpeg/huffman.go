@@ -37,28 +37,37 @@ type bitWriter struct {
 	buf []byte
 }
 
-// emit writes the low n bits of v, n <= 32.
-func (w *bitWriter) emit(v uint32, n uint) {
-	w.acc = w.acc<<n | uint64(v)
-	w.n += n
-	if w.n >= 32 {
-		w.flush32()
+// codeValue returns the bits of a symbol's code followed by the size low
+// bits of its value's magnitude code (T.81 F.1.2.1), and how many they are:
+// at most 16+11.
+func codeValue(c huffCode, size uint, v uint32) (uint64, uint) {
+	return uint64(uint32(c>>8)<<size | v&(1<<size-1)), uint(c&0xff) + size
+}
+
+// put adds the low k bits of v to the accumulator acc holding n bits, and
+// returns it. The accumulator is passed in and out so that block can keep
+// it in registers while it codes a block.
+func (w *bitWriter) put(acc uint64, n uint, v uint64, k uint) (uint64, uint) {
+	acc = acc<<k | v
+	if n += k; n >= 32 {
+		n = w.flush(acc, n)
 	}
+	return acc, n
 }
 
-// emitValue writes a symbol's code followed by the size low bits of its
-// value's magnitude code (T.81 F.1.2.1): one emit of at most 16+11 bits.
-func (w *bitWriter) emitValue(c huffCode, size uint, v uint32) {
-	w.emit(uint32(c>>8)<<size|v&(1<<size-1), uint(c&0xff)+size)
-}
-
-func (w *bitWriter) flush32() {
-	w.n -= 32
-	v := uint32(w.acc >> w.n)
+// flush writes out the oldest 32 of the n bits in acc, each byte 0xFF
+// followed by a stuffed zero, and returns how many bits are left. It is
+// called once every 32 bits: kept out of line, it leaves put small enough
+// to inline.
+//
+//go:noinline
+func (w *bitWriter) flush(acc uint64, n uint) uint {
+	n -= 32
+	v := uint32(acc >> n)
 	// A byte of v is 0xFF exactly when that byte of ^v is zero.
 	if x := ^v; (x-0x01010101)&^x&0x80808080 == 0 {
 		w.buf = append(w.buf, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-		return
+		return n
 	}
 	for shift := 24; shift >= 0; shift -= 8 {
 		b := byte(v >> shift)
@@ -67,6 +76,7 @@ func (w *bitWriter) flush32() {
 			w.buf = append(w.buf, 0)
 		}
 	}
+	return n
 }
 
 // finish pads the last byte with 1 bits, as T.81 asks before a marker, and
