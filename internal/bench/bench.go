@@ -35,7 +35,8 @@ type Config struct {
 	// Kiosks is the fleet's size; default 200.
 	Kiosks int
 	// Duration is how long the measurement lasts after the warm-up; half
-	// of it runs with one viewer, half with all of them. Default 2 minutes.
+	// of it runs with one viewer, half with all of them, in turns of a
+	// quarter (see measure). Default 2 minutes.
 	Duration time.Duration
 	// Cap is the total cap; SiteCap each site's (default Cap divided by
 	// the number of sites, as if each site had a line of that size).
@@ -346,12 +347,15 @@ func viewerPlan(kiosks []SimKiosk, viewers, tiles, maxSubs int) plan {
 
 // measured is what measure leaves for the figures.
 type measured struct {
-	start, switched, end time.Time // the measurement, and the change from one viewer to all
-	warmupEnd            time.Time
-	views                []view
-	frames, tileBytes    int64
-	atStart, atSwitch    procUsage
-	atEnd                procUsage
+	start, end        time.Time
+	warmupEnd         time.Time
+	views             []view
+	frames, tileBytes int64
+	atStart, atEnd    procUsage
+	// Server CPU seconds and wall seconds of the phases with one viewer
+	// and with all of them.
+	oneCPU, oneSecs float64
+	allCPU, allSecs float64
 }
 
 // maxSubscriptions is what the tile protocol lets one page subscribe to.
@@ -395,9 +399,13 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	m.warmupEnd = time.Now()
 
 	usage := func() (procUsage, error) { return readUsage(r.server.pid()) }
-	phase1 := r.cfg.Duration
+	// One viewer and all of them take turns, a quarter of the time each
+	// (1, W, 1, W): the fleet drifts during a run (more kiosks turning a
+	// page, the heap growing), and halves in one order would charge that
+	// drift to the viewers.
+	phases := 1
 	if r.cfg.Viewers > 1 {
-		phase1 = r.cfg.Duration / 2
+		phases = 4
 	}
 	accepted := func() (int, error) {
 		var ks []SimKiosk
@@ -416,27 +424,50 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	if m.atStart, err = usage(); err != nil {
 		return m, err
 	}
-	r.setPhase(fmt.Sprintf("measuring for %v with 1 viewer showing %d tiles", phase1, len(p.visible)))
-	if err := r.hold(ctx, phase1); err != nil {
-		return m, err
-	}
-	m.switched = time.Now()
-	if m.atSwitch, err = usage(); err != nil {
-		return m, err
-	}
-	if r.cfg.Viewers > 1 {
-		r.setPhase(fmt.Sprintf("measuring for %v with %d viewers of %d tiles each", r.cfg.Duration-phase1, r.cfg.Viewers, len(p.blocks[0])))
-		if err := first.subscribe(p.blocks[0]); err != nil {
-			return m, err
-		}
-		for _, b := range p.blocks[1:] {
-			if _, err := connect(b); err != nil {
+	var extra []*viewer // the viewers beyond the first, while they run
+	from, at := m.start, m.atStart
+	for i := range phases {
+		d := r.cfg.Duration*time.Duration(i+1)/time.Duration(phases) - r.cfg.Duration*time.Duration(i)/time.Duration(phases)
+		all := i%2 == 1
+		if all {
+			r.setPhase(fmt.Sprintf("measuring for %v with %d viewers of %d tiles each (%d of %d)", d, r.cfg.Viewers, len(p.blocks[0]), i+1, phases))
+			if err := first.subscribe(p.blocks[0]); err != nil {
 				return m, err
 			}
+			for _, b := range p.blocks[1:] {
+				v, err := connect(b)
+				if err != nil {
+					return m, err
+				}
+				extra = append(extra, v)
+			}
+		} else {
+			r.setPhase(fmt.Sprintf("measuring for %v with 1 viewer showing %d tiles (%d of %d)", d, len(p.visible), i+1, phases))
+			for _, v := range extra {
+				v.close()
+			}
+			extra = nil
+			if i > 0 {
+				if err := first.subscribe(p.visible); err != nil {
+					return m, err
+				}
+			}
 		}
-		if err := r.hold(ctx, r.cfg.Duration-phase1); err != nil {
+		if err := r.hold(ctx, d); err != nil {
 			return m, err
 		}
+		now := time.Now()
+		u, err := usage()
+		if err != nil {
+			return m, err
+		}
+		cpu, secs := (u.cpu - at.cpu).Seconds(), now.Sub(from).Seconds()
+		if all {
+			m.allCPU, m.allSecs = m.allCPU+cpu, m.allSecs+secs
+		} else {
+			m.oneCPU, m.oneSecs = m.oneCPU+cpu, m.oneSecs+secs
+		}
+		from, at = now, u
 	}
 	m.end = time.Now()
 	if m.atEnd, err = usage(); err != nil {

@@ -141,10 +141,10 @@ func (r *run) figures(res *Result, s *sampler, m measured) {
 		return (b.cpu - a.cpu).Seconds() / to.Sub(from).Seconds()
 	}
 	res.CPUCores = cores(m.atStart, m.atEnd, m.start, m.end)
-	res.CPUCoresOneViewer = cores(m.atStart, m.atSwitch, m.start, m.switched)
+	res.CPUCoresOneViewer = m.oneCPU / max(m.oneSecs, 1e-9)
 	res.CPUCoresAllViewers = res.CPUCoresOneViewer
-	if m.end.After(m.switched) {
-		res.CPUCoresAllViewers = cores(m.atSwitch, m.atEnd, m.switched, m.end)
+	if m.allSecs > 0 {
+		res.CPUCoresAllViewers = m.allCPU / m.allSecs
 	}
 	if res.CPUCoresOneViewer > 0 {
 		res.ViewersCPUExtra = res.CPUCoresAllViewers/res.CPUCoresOneViewer - 1
@@ -182,7 +182,7 @@ func (res *Result) WriteText(w io.Writer) {
 		warm = "NOT every kiosk had had a tile"
 	}
 	p("  machine: %s", res.Machine)
-	p("  measured %.0f s after a %.0f s warm-up (%s); half with 1 viewer showing all visible tiles, half with all viewers",
+	p("  measured %.0f s after a %.0f s warm-up (%s); in quarters of 1 viewer showing all visible tiles and all viewers, taking turns",
 		res.MeasuredSeconds, res.WarmupSeconds, warm)
 	p("  the kiosks accepted %d new connections while measured (a server holding its sessions makes none)", res.KioskConnections)
 	p("")
