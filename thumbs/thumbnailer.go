@@ -28,7 +28,8 @@ type Thumbnailer struct {
 	seq    uint64
 	lut    palette
 	ticker tickerWatch
-	acc    []uint32 // per picture column: r, g, b sums of one row band
+	acc    []uint64 // per picture column: packed sums of some rows of a band
+	sums   []uint32 // per picture column: r, g, b sums of a band
 	moved  []image.Rectangle
 	now    func() time.Time
 }
@@ -38,11 +39,13 @@ type Thumbnailer struct {
 // text stays legible and noise does not alias.
 type picture struct {
 	Rendition
-	rect  image.Rectangle // the picture's size
-	img   *image.RGBA     // nil for a picture made from half (see Encode)
-	xs    []int
-	ys    []int
-	dirty image.Rectangle // pixels changed since this rendition was last encoded
+	rect image.Rectangle // the picture's size
+	img  *image.RGBA     // nil for a picture made from half (see Encode)
+	xs   []int
+	ys   []int
+	// maxSpan is the widest footprint in source columns.
+	maxSpan int
+	dirty   image.Rectangle // pixels changed since this rendition was last encoded
 	// half, if set, is a picture of twice this size whose 2x2 blocks cover
 	// exactly this picture's footprints (640x360 and 320x180 of a 1920x1080
 	// screen): this picture is made from it when it is encoded, and not
@@ -188,6 +191,10 @@ func (p *picture) resize(srcW, srcH int) {
 	p.rect = image.Rect(0, 0, w, h)
 	p.img = image.NewRGBA(p.rect)
 	p.xs, p.ys = spans(p.xs, w, srcW), spans(p.ys, h, srcH)
+	p.maxSpan = 0
+	for i := range w {
+		p.maxSpan = max(p.maxSpan, p.xs[i+1]-p.xs[i])
+	}
 	p.dirty = p.rect
 }
 
@@ -208,33 +215,57 @@ func (t *Thumbnailer) downscale(p *picture, src *rfb.Buffer, r image.Rectangle) 
 	mx0, mx1 := r.Min.X*mw/t.srcW, ceilDiv(r.Max.X*mw, t.srcW)
 	my0, my1 := r.Min.Y*mh/t.srcH, ceilDiv(r.Max.Y*mh, t.srcH)
 	n := mx1 - mx0
-	t.acc = grow32(t.acc, 3*n)
+	t.acc = grow(t.acc, n)
+	t.sums = grow(t.sums, 3*n)
 	xs := p.xs[mx0 : mx1+1]
 	sx0, sx1 := xs[0], xs[n]
 	bpp := src.Format.BytesPerPixel()
+	// Packed sums take at most packLimit pixels a column before they are
+	// added up in sums: one flush a band on any screen but a huge one.
+	chunk := max(1, packLimit/p.maxSpan)
 	changed := false
 	for my := my0; my < my1; my++ {
-		clear(t.acc)
+		clear(t.sums)
 		sy0, sy1 := p.ys[my], p.ys[my+1]
-		for sy := sy0; sy < sy1; sy++ {
-			row := src.Pix[sy*src.Stride+sx0*bpp : sy*src.Stride+sx1*bpp]
-			switch {
-			case t.lut.valid:
-				t.lut.sumRow(t.acc, row, xs)
-			case t.lut.wide:
-				t.lut.sumRowWide(t.acc, row, xs)
-			default:
-				sumRowFormat(t.acc, row, xs, src.Format)
+		for c0 := sy0; c0 < sy1; c0 += chunk {
+			clear(t.acc)
+			for sy := c0; sy < min(c0+chunk, sy1); sy++ {
+				row := src.Pix[sy*src.Stride+sx0*bpp : sy*src.Stride+sx1*bpp]
+				switch {
+				case t.lut.valid:
+					t.lut.sumRow(t.acc, row, xs)
+				case t.lut.wide:
+					t.lut.sumRowWide(t.acc, row, xs)
+				default:
+					sumRowFormat(t.acc, row, xs, src.Format)
+				}
+			}
+			for i, v := range t.acc {
+				r, g, b := unpack(v)
+				t.sums[3*i] += r
+				t.sums[3*i+1] += g
+				t.sums[3*i+2] += b
 			}
 		}
 		o := p.img.PixOffset(mx0, my)
 		pix := p.img.Pix[o : o+4*n]
 		rows := uint32(sy1 - sy0)
+		var lastCnt uint32
+		var m uint64
 		for i := range n {
 			cnt := uint32(xs[i+1]-xs[i]) * rows
-			a := t.acc[3*i : 3*i+3 : 3*i+3]
+			a := t.sums[3*i : 3*i+3 : 3*i+3]
 			px := pix[4*i : 4*i+4 : 4*i+4]
-			nr, ng, nb := uint8((a[0]+cnt/2)/cnt), uint8((a[1]+cnt/2)/cnt), uint8((a[2]+cnt/2)/cnt)
+			r, g, b := a[0]+cnt/2, a[1]+cnt/2, a[2]+cnt/2
+			if cnt < 1<<16 {
+				if cnt != lastCnt { // footprints take a few sizes: few divisions
+					lastCnt, m = cnt, reciprocal(cnt)
+				}
+				r, g, b = uint32(uint64(r)*m>>reciprocalShift), uint32(uint64(g)*m>>reciprocalShift), uint32(uint64(b)*m>>reciprocalShift)
+			} else {
+				r, g, b = r/cnt, g/cnt, b/cnt
+			}
+			nr, ng, nb := uint8(r), uint8(g), uint8(b)
 			if px[0] != nr || px[1] != ng || px[2] != nb || px[3] != 0xff {
 				px[0], px[1], px[2], px[3] = nr, ng, nb, 0xff
 				changed = true
@@ -360,27 +391,24 @@ const reciprocalShift = 40
 
 func reciprocal(n uint32) uint64 { return (1<<reciprocalShift + uint64(n) - 1) / uint64(n) }
 
-// sumRowFormat adds one source row to the column sums of acc, converting
-// every pixel through its format: the path of 16 and 32 bpp screens.
-func sumRowFormat(acc []uint32, row []byte, xs []int, pf rfb.PixelFormat) {
+// sumRowFormat adds one source row to the packed column sums of acc,
+// converting every pixel through its format: the path of formats the
+// tables of palette do not cover.
+func sumRowFormat(acc []uint64, row []byte, xs []int, pf rfb.PixelFormat) {
 	bpp := pf.BytesPerPixel()
 	x0 := xs[0]
 	for i := 0; i+1 < len(xs); i++ {
-		a := acc[3*i : 3*i+3 : 3*i+3]
 		for sx := xs[i]; sx < xs[i+1]; sx++ {
-			r, g, b := pf.RGB(pf.Pixel(row[(sx-x0)*bpp:]))
-			a[0] += uint32(r)
-			a[1] += uint32(g)
-			a[2] += uint32(b)
+			acc[i] += pack(pf.RGB(pf.Pixel(row[(sx-x0)*bpp:])))
 		}
 	}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-func grow32(b []uint32, n int) []uint32 {
+func grow[T any](b []T, n int) []T {
 	if cap(b) < n {
-		return make([]uint32, n)
+		return make([]T, n)
 	}
 	return b[:n]
 }

@@ -305,3 +305,44 @@ func BenchmarkRenderFromHalf(b *testing.B) {
 		p.render(dst, 0, p.rect.Dy())
 	}
 }
+
+// Footprints of any size come out right: packed sums are flushed before
+// they carry (a 300x300 footprint is more than packLimit pixels), and a
+// footprint of 65536 pixels or more is divided without reciprocals.
+func TestHugeFootprints(t *testing.T) {
+	for _, tt := range []struct {
+		pf   rfb.PixelFormat
+		w, h int
+		r    Rendition
+	}{
+		{rfb.Format8, 2400, 2400, Rendition{Name: "tiny", Width: 8, Height: 8, Quality: 50}},
+		{rfb.Format16, 2000, 1000, Rendition{Name: "tiny", Width: 20, Height: 10, Quality: 50}},
+		{rfb.Format32, 2000, 1000, Rendition{Name: "tiny", Width: 20, Height: 10, Quality: 50}},
+	} {
+		src := scene(tt.w, tt.h, tt.pf, 3)
+		th := New(tt.r)
+		th.Apply(src, []image.Rectangle{src.Bounds()})
+		m := th.Master()
+		if d := maxDiff(m, reference(src, m.Rect.Dx(), m.Rect.Dy())); d > 1 {
+			t.Errorf("%v %dx%d to %v: differs from the reference by %d levels", tt.pf, tt.w, tt.h, m.Rect.Size(), d)
+		}
+	}
+}
+
+// Screens whose footprints are two or three columns wide throughout take
+// the 8 bpp fast paths; partial rectangles of them too.
+func TestUniformFootprints(t *testing.T) {
+	for _, size := range []image.Point{{1280, 720}, {1920, 1080}} {
+		src := scene(size.X, size.Y, rfb.Format8, 4)
+		th := New()
+		th.Apply(src, []image.Rectangle{src.Bounds()})
+		for i, r := range []image.Rectangle{image.Rect(5, 7, 300, 90), image.Rect(1000, 500, 1280, 720)} {
+			src.FillRect(r, []byte{byte(40 + i)})
+			th.Apply(src, []image.Rectangle{r})
+		}
+		m := th.Master()
+		if d := maxDiff(m, reference(src, m.Rect.Dx(), m.Rect.Dy())); d > 1 {
+			t.Errorf("%v: differs from the reference by %d levels", size, d)
+		}
+	}
+}
