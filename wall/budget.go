@@ -42,9 +42,10 @@ import (
 //
 //   - Reads in any window T stay at or below r*T + 2B + n*c: B is the
 //     bucket's burst (B = max(4c, 20 ms of r): 8,192 bytes at 2 Mbit), the
-//     live and thumbnail classes (see SetLive) hold another B between them,
-//     and each of the n connections reading at once can take one chunk
-//     (c = 2 KiB) past the moment its debt shows.
+//     live and thumbnail classes (see SetLive) hold another B between them
+//     (not on the total, whose fair queue shares out its classes without
+//     buckets of their own), and each of the n connections reading at once
+//     can take one chunk (c = 2 KiB) past the moment its debt shows.
 //   - The line carries up to A more per connection with data in flight: the
 //     receive buffer the kernel keeps. Linux doubles the size asked for and
 //     never queues more than that; measured, 16 KiB asked gives 32 KiB of
@@ -61,16 +62,45 @@ import (
 //     adds 16 KiB + c at most: three fit at 2 Mbit), and the senders' own
 //     socket buffers.
 //
+// When the total binds, the sites that want more than it gives share it
+// max-min fair: a site that needs less than an equal share (few busy kiosks,
+// or its own cap below that share) keeps what it uses, and the others split
+// the rest equally, each never above its own cap. Within a site's share a
+// live view keeps its priority: the site's live and thumbnail connections
+// divide the share by LiveShare. A fair queue at the total does this (see
+// fairQueue): the total's bucket says when the next read may go, the queue
+// says which site's it is. Its request slots are shared the same way: a
+// free one goes to the waiting site that holds the fewest.
+//
+// A connection whose site and total both have no cap is not paced at all:
+// reads take what the caller asks, and the kernel keeps its own, autotuned,
+// receive buffer, which a WAN round trip needs (4 KiB would hold a
+// connection to about 160 KB/s at 50 ms). Its bytes are still counted. A cap
+// given by a reload paces such a connection from its next read, and shrinks
+// its receive buffer at once (SO_RCVBUF on the open socket; Budgets keep
+// the open connections for this). The window the kernel has already
+// offered the kiosk is not taken back, so each connection may take in that
+// much once more before the small buffer holds: about 64 KiB measured on
+// loopback, after a transfer had grown the buffer to megabytes; shrinking
+// it only at the next read let 1.4-1.8 MiB in. Reconnecting would do no
+// better: every kiosk of the line would send a full screen at once. A
+// socket whose size was set is not autotuned again, so a reload that takes
+// the caps away asks for a large buffer (4 MiB, as far as
+// net.core.rmem_max allows) instead.
+//
 // Budgets charge and wait under one mutex: even a 20 Mbit total is about a
 // thousand reads a second, far from contention.
 type Budgets struct {
 	opt   BudgetOptions
 	clock BudgetClock
+	start time.Time // when the budgets were made: the caps given then took effect
 
-	mu    sync.Mutex
-	total *budgetLine // nil without a total cap
-	all   byteMeter
-	sites map[string]*budgetSite
+	mu         sync.Mutex
+	total      *budgetLine // nil without a total cap
+	totalSince time.Time   // when the total's cap (or its absence) took effect
+	fair       fairQueue   // the sites' shares of the total
+	all        byteMeter
+	sites      map[string]*budgetSite
 	// contention is closed when a kiosk queues for a slot (see Contention).
 	contention chan struct{}
 }
@@ -117,12 +147,16 @@ const (
 	capMargin = 0.05
 )
 
-// budgetSite is one site: its line if it has a cap, and its byte meter.
+// budgetSite is one site: its line if it has a cap, its byte meter, and
+// its account in the total's fair queue.
 type budgetSite struct {
-	name   string
-	capBPS int64
-	line   *budgetLine // nil without a cap: the site draws on the total only
-	meter  byteMeter
+	name     string
+	capBPS   int64
+	capSince time.Time   // when its cap (or its absence) took effect
+	line     *budgetLine // nil without a cap: the site draws on the total only
+	meter    byteMeter
+	share    shareTags
+	conns    map[*PacedConn]struct{} // open connections, whose buffers follow the caps
 }
 
 // NewBudgets builds budgets from the configured caps. A cap of zero or less,
@@ -143,13 +177,13 @@ func NewBudgets(caps config.Budgets, o BudgetOptions) *Budgets {
 	if o.Clock == nil {
 		o.Clock = systemClock{}
 	}
-	b := &Budgets{opt: o, clock: o.Clock, sites: map[string]*budgetSite{}}
 	now := o.Clock.Now()
+	b := &Budgets{opt: o, clock: o.Clock, start: now, totalSince: now, fair: newFairQueue(o.LiveShare), sites: map[string]*budgetSite{}}
 	if caps.Total > 0 {
-		b.total = b.newLine(int64(caps.Total), now)
+		b.total = b.newTotal(int64(caps.Total), now)
 	}
 	for name, bps := range caps.Sites {
-		s := &budgetSite{name: name}
+		s := &budgetSite{name: name, capSince: now}
 		if bps > 0 {
 			s.capBPS = int64(bps)
 			s.line = b.newLine(int64(bps), now)
@@ -163,6 +197,15 @@ func (b *Budgets) newLine(bps int64, now time.Time) *budgetLine {
 	return newBudgetLine(bps, b.opt.LiveShare, b.opt.ReadChunk, 2*b.opt.ReadBuffer, now)
 }
 
+// newTotal makes the total's line, whose classes its fair queue keeps per
+// site; a site may run ahead of the others by the line's burst. b.mu is
+// held, or b is new.
+func (b *Budgets) newTotal(bps int64, now time.Time) *budgetLine {
+	l := newBudgetLine(bps, 0, b.opt.ReadChunk, 2*b.opt.ReadBuffer, now)
+	b.fair.quantum = l.all.size
+	return l
+}
+
 // site returns a site's state, creating an uncapped one on first use so
 // that its bytes are measured too.
 func (b *Budgets) site(name string) *budgetSite {
@@ -170,79 +213,140 @@ func (b *Budgets) site(name string) *budgetSite {
 	defer b.mu.Unlock()
 	s := b.sites[name]
 	if s == nil {
-		s = &budgetSite{name: name}
+		s = &budgetSite{name: name, capSince: b.start}
 		b.sites[name] = s
 	}
 	return s
 }
 
-// wait is how long a connection of site s must wait before its next read.
-func (b *Budgets) wait(s *budgetSite, live bool) time.Duration {
+// paced reports whether connections of site s are paced: whether the site
+// or the total has a cap.
+func (b *Budgets) paced(s *budgetSite) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pacedLocked(s)
+}
+
+func (b *Budgets) pacedLocked(s *budgetSite) bool { return s.line != nil || b.total != nil }
+
+// wait is how long connection r must wait before its next read, and
+// whether it is paced at all. A connection that may read leaves the
+// total's fair queue; one that must wait for the total joins it.
+func (b *Budgets) wait(r *budgetReader, live bool) (d time.Duration, paced bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
-	var d time.Duration
+	s := r.site
 	if s.line != nil {
 		d = s.line.wait(now, live)
 	}
-	if b.total != nil {
-		d = max(d, b.total.wait(now, live))
+	if b.total == nil {
+		b.fair.leave(r) // the total's cap went while r waited for it
+		return d, b.pacedLocked(s)
 	}
-	return d
+	if d > 0 {
+		// Held by its own cap: it does not hold back the other sites.
+		b.fair.leave(r)
+		return max(d, b.total.wait(now, live)), true
+	}
+	b.fair.join(r, classOf(live))
+	d = b.total.wait(now, live)
+	if ahead := b.fair.ahead(r); ahead > 0 {
+		// Look again once the others could have read that much, or a chunk.
+		d = max(d, readTime(max(ahead, float64(b.opt.ReadChunk)), b.total.all.rate))
+	}
+	if d == 0 {
+		b.fair.leave(r)
+	}
+	return d, true
 }
 
-// charge books n bytes read by a connection of site s.
-func (b *Budgets) charge(s *budgetSite, live bool, n int) {
+// leave takes r out of the total's fair queue: it stopped waiting to read.
+func (b *Budgets) leave(r *budgetReader) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fair.leave(r)
+}
+
+// charge books n bytes read by connection r.
+func (b *Budgets) charge(r *budgetReader, live bool, n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
+	s := r.site
 	if s.line != nil {
 		s.line.charge(now, live, n)
 	}
 	if b.total != nil {
 		b.total.charge(now, live, n)
+		b.fair.served(s, classOf(live), n)
 	}
 	s.meter.add(now, int64(n))
 	b.all.add(now, int64(n))
 }
 
-// Dial connects to a kiosk of site with the receive buffer made small before
+// Dial connects to a kiosk of site and returns the connection paced (a
+// *PacedConn). On a capped line the receive buffer is made small before
 // the connection is set up, so the window the kernel first offers is small
-// too, and returns the connection paced (a *PacedConn). The dialer's own
+// too; on a line without caps the kernel's own is kept. The dialer's own
 // settings, Control included, are kept.
 func (b *Budgets) Dial(ctx context.Context, d *net.Dialer, site, addr string) (net.Conn, error) {
+	s := b.site(site)
 	dd := *d
-	size := b.opt.ReadBuffer
-	inner := d.Control
-	dd.Control = func(network, address string, rc syscall.RawConn) error {
-		if inner != nil {
-			if err := inner(network, address, rc); err != nil {
+	size := 0
+	if b.paced(s) {
+		size = b.opt.ReadBuffer
+		inner := d.Control
+		dd.Control = func(network, address string, rc syscall.RawConn) error {
+			if inner != nil {
+				if err := inner(network, address, rc); err != nil {
+					return err
+				}
+			}
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+			}); err != nil {
 				return err
 			}
+			return serr
 		}
-		var serr error
-		if err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
-		}); err != nil {
-			return err
-		}
-		return serr
 	}
 	c, err := dd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return b.Conn(site, c), nil
+	return b.conn(s, c, size), nil
 }
 
 // Conn returns c with its reads paced by the budgets of site and the total,
-// in thumbnail mode. A TCP connection also gets the small receive buffer;
-// Dial sets it before connecting, which is better.
+// in thumbnail mode. A TCP connection on a capped line also gets the small
+// receive buffer; Dial sets it before connecting, which is better.
 func (b *Budgets) Conn(site string, c net.Conn) *PacedConn {
-	s := b.site(site)
-	pc := &PacedConn{Conn: c, b: b, site: s, changed: make(chan struct{}, 1), closed: make(chan struct{})}
-	pc.setReadBuffer(b.opt.ReadBuffer)
+	pc := b.conn(b.site(site), c, 0)
+	pc.fitBuffer()
 	return pc
+}
+
+// conn wraps c, whose receive buffer was asked to be asked bytes (0: the
+// kernel's own), and keeps it until it is closed, so that SetCaps can fit
+// its receive buffer to new caps.
+func (b *Budgets) conn(s *budgetSite, c net.Conn, asked int) *PacedConn {
+	pc := &PacedConn{Conn: c, b: b, rd: budgetReader{site: s}, asked: asked, changed: make(chan struct{}, 1), closed: make(chan struct{})}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[*PacedConn]struct{}{}
+	}
+	s.conns[pc] = struct{}{}
+	return pc
+}
+
+// forget drops a closed connection.
+func (b *Budgets) forget(pc *PacedConn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(pc.rd.site.conns, pc)
 }
 
 // Acquire waits for a request slot on site's line (and the total's) before
@@ -267,7 +371,7 @@ func (b *Budgets) AcquireFor(ctx context.Context, site string, claim SlotClaim) 
 	var held []*slotQueue
 	releaseAll := func() {
 		for _, q := range held {
-			b.give(q)
+			b.give(q, s)
 		}
 		held = nil
 	}
@@ -278,7 +382,7 @@ func (b *Budgets) AcquireFor(ctx context.Context, site string, claim SlotClaim) 
 		if l == nil {
 			continue
 		}
-		if err := b.take(ctx, &l.slots, claim); err != nil {
+		if err := b.take(ctx, &l.slots, s, claim); err != nil {
 			releaseAll()
 			which := fmt.Sprintf("site %q's line", site)
 			if i == 1 {
@@ -295,14 +399,18 @@ func (b *Budgets) AcquireFor(ctx context.Context, site string, claim SlotClaim) 
 // BudgetStats are one site's figures, or the total's (Site empty). Rates are
 // in bits per second, byte counts in bytes of TCP payload.
 type BudgetStats struct {
-	Site           string `json:"site"`
-	CapBPS         int64  `json:"cap_bps"` // 0: no cap of its own
-	BytesIn        int64  `json:"bytes_in"`
-	BPS            int64  `json:"bps"`              // over the last whole second
-	WorstWindowBPS int64  `json:"worst_window_bps"` // the busiest 10 s window seen, as a rate
-	Slots          int    `json:"request_slots"`    // 0: no cap, no slots
-	Outstanding    int    `json:"requests_outstanding"`
-	Waiting        int    `json:"requests_waiting"`
+	Site     string    `json:"site"`
+	CapBPS   int64     `json:"cap_bps"`   // 0: no cap of its own
+	CapSince time.Time `json:"cap_since"` // when the cap (or its absence) took effect
+	BytesIn  int64     `json:"bytes_in"`
+	BPS      int64     `json:"bps"` // over the last whole second
+	// WorstWindowBPS is the busiest 10 s window since CapSince, as a rate:
+	// a window that began before counts only the bytes read after, so a
+	// line is judged by the cap in force when it read.
+	WorstWindowBPS int64 `json:"worst_window_bps"`
+	Slots          int   `json:"request_slots"` // 0: no cap, no slots
+	Outstanding    int   `json:"requests_outstanding"`
+	Waiting        int   `json:"requests_waiting"`
 }
 
 // Stats returns every site's figures, ordered by site.
@@ -312,7 +420,7 @@ func (b *Budgets) Stats() []BudgetStats {
 	now := b.clock.Now()
 	out := make([]BudgetStats, 0, len(b.sites))
 	for _, s := range b.sites {
-		out = append(out, statsOf(s.name, s.capBPS, s.line, &s.meter, now))
+		out = append(out, statsOf(s.name, s.capBPS, s.capSince, s.line, &s.meter, now))
 	}
 	slices.SortFunc(out, func(x, y BudgetStats) int { return cmp.Compare(x.Site, y.Site) })
 	return out
@@ -326,13 +434,13 @@ func (b *Budgets) Total() BudgetStats {
 	if b.total != nil {
 		capBPS = b.total.bps
 	}
-	return statsOf("", capBPS, b.total, &b.all, b.clock.Now())
+	return statsOf("", capBPS, b.totalSince, b.total, &b.all, b.clock.Now())
 }
 
-func statsOf(name string, capBPS int64, l *budgetLine, m *byteMeter, now time.Time) BudgetStats {
+func statsOf(name string, capBPS int64, since time.Time, l *budgetLine, m *byteMeter, now time.Time) BudgetStats {
 	m.advance(now)
 	st := BudgetStats{
-		Site: name, CapBPS: capBPS, BytesIn: m.total,
+		Site: name, CapBPS: capBPS, CapSince: since.UTC(), BytesIn: m.total,
 		BPS: 8 * m.lastSecond(), WorstWindowBPS: 8 * m.worst / int64(capWindow/time.Second),
 	}
 	if l != nil {

@@ -11,17 +11,21 @@ import (
 
 // PacedConn is a kiosk connection whose reads draw on the budgets of its
 // site and of the total. Writes (requests and input, a few bytes) pass
-// through unpaced. A read takes at most the read chunk and is charged for
-// what it returned; before the next one the connection waits until the
-// buckets are out of debt. The wait counts against the read deadline and
-// ends early on Close or on a deadline change, so pacing never holds up a
-// shutdown or a context cancellation that works by deadlines.
+// through unpaced. On a capped line a read takes at most the read chunk
+// and is charged for what it returned; before the next one the connection
+// waits until the buckets are out of debt and, under a total cap, until its
+// site's turn in the total's fair queue. The wait counts against the read
+// deadline and ends early on Close or on a deadline change, so pacing never
+// holds up a shutdown or a context cancellation that works by deadlines.
+// Where neither the site nor the total has a cap, reads are only counted.
 type PacedConn struct {
 	net.Conn
-	b    *Budgets
-	site *budgetSite
+	b  *Budgets
+	rd budgetReader // guarded by b.mu
 
 	live     atomic.Bool
+	bufMu    sync.Mutex    // orders the receive buffer's changes
+	asked    int           // receive buffer asked for, 0: the kernel's own; bufMu guards it
 	deadline atomic.Int64  // read deadline, Unix nanoseconds; 0: none
 	changed  chan struct{} // wakes a waiting read to look again
 	closed   chan struct{}
@@ -36,16 +40,39 @@ func (c *PacedConn) SetLive(live bool) {
 	if c.live.Swap(live) == live {
 		return
 	}
-	size := c.b.opt.ReadBuffer
-	if live {
-		size = c.b.opt.LiveReadBuffer
-	}
-	c.setReadBuffer(size)
+	c.fitBuffer()
 	c.poke()
 }
 
 // Live reports whether the connection is in the live class.
 func (c *PacedConn) Live() bool { return c.live.Load() }
+
+// openReadBuffer is asked for a connection whose line lost its cap: a
+// socket whose buffer was once set is not autotuned again, so it asks for
+// a large one (the kernel holds it to net.core.rmem_max).
+const openReadBuffer = 4 << 20
+
+// fitBuffer asks for the receive buffer the connection's class needs on a
+// paced line, and leaves the kernel's own on a line that never was. It
+// looks at the budgets itself, so whichever of SetLive and SetCaps calls it
+// last leaves the buffer that fits now. b.mu is not held.
+func (c *PacedConn) fitBuffer() {
+	c.bufMu.Lock()
+	defer c.bufMu.Unlock()
+	want := 0
+	switch paced := c.b.paced(c.rd.site); {
+	case paced && c.live.Load():
+		want = c.b.opt.LiveReadBuffer
+	case paced:
+		want = c.b.opt.ReadBuffer
+	case c.asked != 0:
+		want = openReadBuffer
+	}
+	if want != c.asked {
+		c.setReadBuffer(want)
+		c.asked = want
+	}
+}
 
 // setReadBuffer asks for a TCP receive buffer; a connection of another kind
 // (a pipe in a test) has none to set, and a failure only leaves the larger
@@ -56,39 +83,47 @@ func (c *PacedConn) setReadBuffer(n int) {
 	}
 }
 
-// Read reads at most one chunk, after waiting for the budgets.
+// Read reads, after waiting for the budgets: at most one chunk on a paced
+// line.
 func (c *PacedConn) Read(p []byte) (int, error) {
-	if len(p) > c.b.opt.ReadChunk {
-		p = p[:c.b.opt.ReadChunk]
-	}
-	if err := c.pace(); err != nil {
+	paced, err := c.pace()
+	if err != nil {
 		return 0, err
+	}
+	if paced && len(p) > c.b.opt.ReadChunk {
+		p = p[:c.b.opt.ReadChunk]
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		c.b.charge(c.site, c.live.Load(), n)
+		c.b.charge(&c.rd, c.live.Load(), n)
 	}
 	return n, err
 }
 
 // pace waits until the budgets allow a read, the read deadline passes, or
-// the connection is closed. It holds no lock while it sleeps.
-func (c *PacedConn) pace() error {
+// the connection is closed, and reports whether the line is paced. It holds
+// no lock while it sleeps.
+func (c *PacedConn) pace() (paced bool, err error) {
+	defer func() {
+		if err != nil {
+			c.b.leave(&c.rd) // it waits for the total no more
+		}
+	}()
 	for {
 		select {
 		case <-c.closed:
-			return c.opError(net.ErrClosed)
+			return false, c.opError(net.ErrClosed)
 		default:
 		}
 		left := time.Duration(math.MaxInt64)
 		if dl := c.deadline.Load(); dl != 0 {
 			if left = time.Unix(0, dl).Sub(c.b.clock.Now()); left <= 0 {
-				return c.opError(os.ErrDeadlineExceeded)
+				return false, c.opError(os.ErrDeadlineExceeded)
 			}
 		}
-		wait := c.b.wait(c.site, c.live.Load())
+		wait, paced := c.b.wait(&c.rd, c.live.Load())
 		if wait <= 0 {
-			return nil
+			return paced, nil
 		}
 		wait = min(wait, left)
 		tick, stop := c.b.clock.NewTimer(wait)
@@ -137,6 +172,9 @@ func (c *PacedConn) storeDeadline(t time.Time) {
 
 // Close closes the connection and ends a read waiting for the budgets.
 func (c *PacedConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
+	c.once.Do(func() {
+		close(c.closed)
+		c.b.forget(c)
+	})
 	return c.Conn.Close()
 }

@@ -1,6 +1,7 @@
 package wall
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"net"
@@ -39,7 +40,7 @@ func drain(t *testing.T, pc *PacedConn, b *Budgets) int {
 	t.Helper()
 	p := make([]byte, 64<<10)
 	total := 0
-	for b.wait(pc.site, pc.Live()) == 0 {
+	for waitOf(b, &pc.rd, pc.Live()) == 0 {
 		n, err := pc.Read(p)
 		if err != nil {
 			t.Fatalf("read: %v", err)
@@ -77,7 +78,7 @@ func TestPacedConnWaitsForBudget(t *testing.T) {
 	if st := b.Stats()[0]; st.BytesIn != int64(n) {
 		t.Errorf("read %d bytes, stats say %d", n, st.BytesIn)
 	}
-	wait := b.wait(pc.site, false)
+	wait := waitOf(b, &pc.rd, false)
 	done := readAsync(pc)
 	eventually(t, "read to wait on a timer", func() bool { return clk.pending() == 1 })
 	notDone(t, done, "while the budget is in debt")
@@ -109,7 +110,7 @@ func TestPacedConnWaitEnds(t *testing.T) {
 			pc, b, clk := pacedPipe(t)
 			// Run the line deep into debt, so that the wait is long.
 			for range 100 {
-				b.charge(pc.site, false, b.opt.ReadChunk)
+				b.charge(&pc.rd, false, b.opt.ReadChunk)
 			}
 			done := readAsync(pc)
 			eventually(t, "read to wait on a timer", func() bool { return clk.pending() == 1 })
@@ -135,9 +136,9 @@ func TestPacedConnLiveBypassesThumbnailDebt(t *testing.T) {
 	// Thumbnails borrowed the whole line and then some: their class and the
 	// line are in debt, the live class is not.
 	for range 20 {
-		b.charge(pc.site, false, b.opt.ReadChunk)
+		b.charge(&pc.rd, false, b.opt.ReadChunk)
 	}
-	if b.wait(pc.site, false) == 0 {
+	if waitOf(b, &pc.rd, false) == 0 {
 		t.Fatal("thumbnail class is not in debt after 20 chunks")
 	}
 	pc.SetLive(true)
@@ -153,5 +154,43 @@ func TestPacedConnLiveBypassesThumbnailDebt(t *testing.T) {
 	}
 	if _, err := pc.Read(nil); !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("read of a closed conn: %v", err)
+	}
+}
+
+// TestPacedConnReadSize: on a capped line a read takes at most one chunk;
+// where neither the site nor the total has a cap a read takes all the
+// caller asks, and its bytes are still counted.
+func TestPacedConnReadSize(t *testing.T) {
+	tests := []struct {
+		name string
+		caps config.Budgets
+		most int // 0: what the caller asks
+	}{
+		{"no caps", config.Budgets{}, 0},
+		{"another site capped", config.Budgets{Sites: map[string]config.Bandwidth{"east": 2 * config.Mbit}}, 0},
+		{"site capped", config.Budgets{Sites: map[string]config.Bandwidth{"west": 2 * config.Mbit}}, 2 << 10},
+		{"total capped", config.Budgets{Total: 20 * config.Mbit}, 2 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBudgets(tt.caps, BudgetOptions{})
+			local, remote := net.Pipe()
+			pc := b.Conn("west", local)
+			defer pc.Close()
+			go func() {
+				defer remote.Close()
+				remote.Write(make([]byte, 64<<10))
+			}()
+			n, err := pc.Read(make([]byte, 64<<10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := cmp.Or(tt.most, 64<<10); n != want {
+				t.Errorf("a read of 64 KiB returned %d bytes; want %d", n, want)
+			}
+			if got := b.Total().BytesIn; got != int64(n) {
+				t.Errorf("%d bytes read, %d counted", n, got)
+			}
+		})
 	}
 }

@@ -51,7 +51,7 @@ const (
 	classLive
 )
 
-// budgetLine is one capped line (a site, or the total), in the way of a
+// budgetLine is one capped line. A site's line works in the way of a
 // two-class hierarchical token bucket: the line's bucket holds the cap, and
 // each class has a bucket of its guaranteed share. A connection may read
 // when the line is out of debt (it borrows what the other class leaves) or
@@ -59,26 +59,32 @@ const (
 // more than its bucket allows up to the last borrowing read, and after that
 // only the two guaranteed rates, which add up to the cap: so the reads stay
 // within rate x window + line burst + class bursts + a chunk per reader.
+// The total's line has no classes: its fair queue divides it between the
+// sites, and their classes within each site (see fairQueue).
 type budgetLine struct {
-	bps   int64
-	all   tokenBucket
-	class [2]tokenBucket
-	slots slotQueue
+	bps     int64
+	all     tokenBucket
+	classed bool
+	class   [2]tokenBucket
+	slots   slotQueue
 }
 
-// newBudgetLine makes a line of bps bits per second. absorb is what the
-// kernel may hold per connection (twice the receive buffer asked for); it
-// sizes the request slots, as the Budgets comment explains.
+// newBudgetLine makes a line of bps bits per second, with classes when
+// liveShare is above 0. absorb is what the kernel may hold per connection
+// (twice the receive buffer asked for); it sizes the request slots, as the
+// Budgets comment explains.
 func newBudgetLine(bps int64, liveShare float64, chunk, absorb int, now time.Time) *budgetLine {
 	rate := float64(bps) / 8
 	burst := max(4*float64(chunk), rate*0.020)
-	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now)}
-	// A class that borrowed keeps at most its own burst of debt, so after a
-	// quiet spell of the other class its guarantee returns within one burst
-	// time instead of paying back all it borrowed.
-	for c, share := range [2]float64{1 - liveShare, liveShare} {
-		size := burst * share
-		l.class[c] = newTokenBucket(rate*share, size, -size, now)
+	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now), classed: liveShare > 0}
+	if l.classed {
+		// A class that borrowed keeps at most its own burst of debt, so
+		// after a quiet spell of the other class its guarantee returns
+		// within one burst time instead of paying back all it borrowed.
+		for c, share := range [2]float64{1 - liveShare, liveShare} {
+			size := burst * share
+			l.class[c] = newTokenBucket(rate*share, size, -size, now)
+		}
 	}
 	l.slots.size = requestSlots(rate, burst, float64(chunk), float64(absorb))
 	return l
@@ -101,16 +107,21 @@ func classOf(live bool) int {
 
 // wait is how long a connection of the class must wait before it may read.
 func (l *budgetLine) wait(now time.Time, live bool) time.Duration {
-	c := &l.class[classOf(live)]
 	l.all.refill(now)
+	if !l.classed {
+		return l.all.debtTime()
+	}
+	c := &l.class[classOf(live)]
 	c.refill(now)
 	return min(l.all.debtTime(), c.debtTime())
 }
 
 func (l *budgetLine) charge(now time.Time, live bool, n int) {
-	c := &l.class[classOf(live)]
 	l.all.refill(now)
-	c.refill(now)
 	l.all.take(float64(n))
-	c.take(float64(n))
+	if l.classed {
+		c := &l.class[classOf(live)]
+		c.refill(now)
+		c.take(float64(n))
+	}
 }

@@ -11,14 +11,28 @@ const (
 )
 
 // byteMeter counts bytes in a ring of time slots: the rate of the last
-// second, and the busiest 10 s window ever seen, which is what a cap is
-// judged by. Its fields are guarded by Budgets.mu.
+// second, and the busiest 10 s window since the line's cap took effect,
+// which is what a cap is judged by. Its fields are guarded by Budgets.mu.
 type byteMeter struct {
 	total int64
 	ring  [meterSlots]int64
 	cur   int64 // number of the current slot, counted from the Unix epoch
-	sum   int64 // bytes of the window ending with the current slot
-	worst int64 // the largest sum seen
+	// Once a cap changed (rejudged), only bytes of slots from on count
+	// towards sum and worst.
+	rejudged bool
+	from     int64
+	sum      int64 // bytes of the window ending with the current slot that count
+	worst    int64 // the largest sum seen
+}
+
+// judgeFrom starts the busiest window afresh at now, when a new cap took
+// effect: windows that began before count only the bytes read from now's
+// slot on (its earlier bytes too, so that an overrun is never hidden).
+func (m *byteMeter) judgeFrom(now time.Time) {
+	m.advance(now)
+	m.rejudged, m.from = true, m.cur
+	m.sum = m.ring[ringIndex(m.cur)]
+	m.worst = m.sum
 }
 
 // advance moves the ring to now, emptying the slots it passes.
@@ -36,7 +50,9 @@ func (m *byteMeter) advance(now time.Time) {
 	for m.cur < slot {
 		m.cur++
 		i := ringIndex(m.cur)
-		m.sum -= m.ring[i]
+		if !m.rejudged || m.cur-int64(meterSlots) >= m.from {
+			m.sum -= m.ring[i] // the slot leaving the window counted
+		}
 		m.ring[i] = 0
 	}
 }

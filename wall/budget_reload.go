@@ -11,36 +11,69 @@ import (
 // asks; a cap of zero or less, and a site that is not listed, means no cap
 // of its own, as in NewBudgets.
 //
-// What was measured stays: byte counts, rates, the busiest window, and the
-// debts of the token buckets, so a line that was just busy gets no fresh
-// burst from a reload. Connections already paced follow the new caps at
-// their next read. Request slots change without breaking the ones held: a
-// line that shrank hands no slot on until fewer than its new count are held
-// (see give), a line that grew grants its waiters at once, and a line whose
-// cap is gone lets every waiter go.
+// What was measured stays: byte counts, rates, and the debts of the token
+// buckets, so a line that was just busy gets no fresh burst from a reload.
+// A line whose cap changed is judged by the new one from now: its
+// CapSince is now, and its busiest window counts only what it reads from
+// now on. Connections already paced follow the new caps at their next
+// read. A connection that was not paced (no cap on its site or the total)
+// is paced from then on, and its receive buffer shrinks at once; one whose
+// caps are all gone asks for a large one (see Budgets). Request slots
+// change without breaking the ones held: a line that shrank hands no slot
+// on until fewer than its new count are held (see give), a line that grew
+// grants its waiters at once, and a line whose cap is gone lets every
+// waiter go.
 func (b *Budgets) SetCaps(caps config.Budgets) {
+	for _, pc := range b.setCaps(caps) {
+		pc.fitBuffer()
+	}
+}
+
+// setCaps does SetCaps's work under b.mu, and returns the connections that
+// were paced and are no more, or the other way round.
+func (b *Budgets) setCaps(caps config.Budgets) []*PacedConn {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	wasPaced := map[*budgetSite]bool{}
+	for _, s := range b.sites {
+		wasPaced[s] = b.pacedLocked(s)
+	}
 	now := b.clock.Now()
-	var grants []*slotQueue // a slot for the most urgent waiter of each entry
-	b.total = b.recap(b.total, int64(caps.Total), now, &grants)
+	if total := max(int64(caps.Total), 0); total != capOf(b.total) {
+		b.total = b.recap(b.total, total, now, b.newTotal)
+		b.totalSince = now
+		b.all.judgeFrom(now)
+	}
 	for name, s := range b.sites {
-		s.line = b.recap(s.line, int64(caps.Sites[name]), now, &grants)
-		s.capBPS = capOf(s.line)
+		b.recapSite(s, int64(caps.Sites[name]), now)
 	}
 	for name, bps := range caps.Sites {
 		if b.sites[name] == nil {
-			s := &budgetSite{name: name}
-			s.line = b.recap(nil, int64(bps), now, &grants)
-			s.capBPS = capOf(s.line)
+			s := &budgetSite{name: name, capSince: b.start}
 			b.sites[name] = s
+			b.recapSite(s, int64(bps), now)
 		}
 	}
-	b.mu.Unlock()
-	// Each grant was counted as held above; give hands it to the waiter
-	// the line's own order picks, or takes it back if that waiter left.
-	for _, q := range grants {
-		b.give(q)
+	var refit []*PacedConn
+	for s, was := range wasPaced {
+		if was != b.pacedLocked(s) {
+			for pc := range s.conns {
+				refit = append(refit, pc)
+			}
+		}
 	}
+	return refit
+}
+
+// recapSite gives site s a cap of bps, if that is a change. b.mu is held.
+func (b *Budgets) recapSite(s *budgetSite, bps int64, now time.Time) {
+	if max(bps, 0) == s.capBPS {
+		return
+	}
+	s.line = b.recap(s.line, bps, now, b.newLine)
+	s.capBPS = capOf(s.line)
+	s.capSince = now
+	s.meter.judgeFrom(now)
 }
 
 func capOf(l *budgetLine) int64 {
@@ -51,9 +84,9 @@ func capOf(l *budgetLine) int64 {
 }
 
 // recap returns line l with a cap of bps: nil without a cap, a new line
-// where there was none, or l itself retuned. Slots that waiters may take
-// now are added to grants. b.mu is held.
-func (b *Budgets) recap(l *budgetLine, bps int64, now time.Time, grants *[]*slotQueue) *budgetLine {
+// made by mk where there was none, or l itself retuned. Waiters are granted
+// the slots they may take now. b.mu is held.
+func (b *Budgets) recap(l *budgetLine, bps int64, now time.Time, mk func(int64, time.Time) *budgetLine) *budgetLine {
 	switch {
 	case bps <= 0 && l == nil:
 		return nil
@@ -61,23 +94,25 @@ func (b *Budgets) recap(l *budgetLine, bps int64, now time.Time, grants *[]*slot
 		// Holders of this line's slots give them back to it later; it
 		// must let everyone through meanwhile.
 		l.slots.size = math.MaxInt
-		grantLocked(&l.slots, grants)
+		b.grantLocked(&l.slots)
 		return nil
 	case l == nil:
-		return b.newLine(bps, now)
+		return mk(bps, now)
 	case l.bps == bps:
 		return l
 	}
-	fresh := b.newLine(bps, now)
+	fresh := mk(bps, now)
 	l.bps = bps
 	l.all.refill(now) // the time passed is paid at the old rate
 	l.all = retune(l.all, fresh.all)
-	for c := range l.class {
-		l.class[c].refill(now)
-		l.class[c] = retune(l.class[c], fresh.class[c])
+	if l.classed {
+		for c := range l.class {
+			l.class[c].refill(now)
+			l.class[c] = retune(l.class[c], fresh.class[c])
+		}
 	}
 	l.slots.size = fresh.slots.size
-	grantLocked(&l.slots, grants)
+	b.grantLocked(&l.slots)
 	return l
 }
 
@@ -89,11 +124,11 @@ func retune(old, fresh tokenBucket) tokenBucket {
 	return fresh
 }
 
-// grantLocked counts as held the free slots of q that its waiters can
-// take, and lists one grant for each. Budgets.mu is held.
-func grantLocked(q *slotQueue, grants *[]*slotQueue) {
-	for n := 0; q.held < q.size && n < len(q.queue); n++ {
+// grantLocked hands the free slots of q to its waiters, in their turn.
+// b.mu is held.
+func (b *Budgets) grantLocked(q *slotQueue) {
+	for q.held < q.size && len(q.queue) > 0 {
 		q.held++
-		*grants = append(*grants, q)
+		b.passLocked(q)
 	}
 }

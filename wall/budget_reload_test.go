@@ -106,6 +106,63 @@ func TestSetCapsRates(t *testing.T) {
 	}
 }
 
+// TestWorstWindowAfterCapChange lowers west's cap from 4 to 1 Mbit/s while
+// its readers are busy: from the change on, west is judged by its new cap
+// (cap_since is the change, and its busiest window counts only bytes read
+// since), so a lowered cap does not look broken for the next 10 s; east,
+// whose cap stayed, keeps its busiest window and its cap_since, and so does
+// the total.
+func TestWorstWindowAfterCapChange(t *testing.T) {
+	clk := newManualClock()
+	start := clk.Now()
+	caps := func(west config.Bandwidth) config.Budgets {
+		return config.Budgets{Sites: map[string]config.Bandwidth{"west": west, "east": 2 * config.Mbit}}
+	}
+	b := NewBudgets(caps(4*config.Mbit), BudgetOptions{Clock: clk})
+	var conns []*simConn
+	for _, name := range []string{"west", "east"} {
+		for range 4 {
+			conns = append(conns, &simConn{site: b.site(name)})
+		}
+	}
+	rnd := rand.New(rand.NewPCG(9, 10))
+	simulate(b, clk, conns, 15*time.Second, rnd)
+	stat := func(site string) BudgetStats { return siteStats(t, b, site) }
+	near := func(got, want int64) bool { return got >= want*95/100 && got <= want*105/100 }
+	before := stat("east")
+	if w := stat("west").WorstWindowBPS; !near(w, 4*testMbit) {
+		t.Fatalf("west at 4 Mbit/s: busiest window %d bit/s", w)
+	}
+
+	changed := clk.Now()
+	b.SetCaps(caps(1 * config.Mbit))
+	for _, when := range []string{"at the change", "5 s after", "20 s after"} {
+		switch when {
+		case "5 s after":
+			simulate(b, clk, conns, 5*time.Second, rnd)
+		case "20 s after":
+			simulate(b, clk, conns, 15*time.Second, rnd)
+		}
+		west := stat("west")
+		if !west.CapSince.Equal(changed) || west.CapBPS != testMbit {
+			t.Errorf("%s: west's cap %d since %v; want 1 Mbit/s since %v", when, west.CapBPS, west.CapSince, changed)
+		}
+		if limit := int64(1.05 * float64(testMbit)); west.WorstWindowBPS > limit {
+			t.Errorf("%s: west's busiest window %d bit/s, over its new cap's contract (%d): the old cap's windows still count", when, west.WorstWindowBPS, limit)
+		}
+		if when == "20 s after" && !near(west.WorstWindowBPS, testMbit) {
+			t.Errorf("%s: west's busiest window %d bit/s; its busy readers fill the new cap", when, west.WorstWindowBPS)
+		}
+		east := stat("east")
+		if !east.CapSince.Equal(start) || east.WorstWindowBPS < before.WorstWindowBPS {
+			t.Errorf("%s: east (cap unchanged) since %v, busiest window %d; want since %v and at least %d", when, east.CapSince, east.WorstWindowBPS, start, before.WorstWindowBPS)
+		}
+		if tot := b.Total(); !tot.CapSince.Equal(start) || tot.WorstWindowBPS < 5*testMbit {
+			t.Errorf("%s: the total (no cap, unchanged) since %v, busiest window %d; want since %v and its 6 Mbit/s of before", when, tot.CapSince, tot.WorstWindowBPS, start)
+		}
+	}
+}
+
 // TestSetCapsSlots changes a line's cap while kiosks hold its request slots
 // and others wait: a smaller line hands no slot on until its holders are
 // fewer than its new count, a larger one grants its waiters at once, and a
@@ -113,15 +170,7 @@ func TestSetCapsRates(t *testing.T) {
 func TestSetCapsSlots(t *testing.T) {
 	b := NewBudgets(config.Budgets{Sites: map[string]config.Bandwidth{"west": 20 * config.Mbit}}, BudgetOptions{})
 	ctx := context.Background()
-	west := func() BudgetStats {
-		for _, s := range b.Stats() {
-			if s.Site == "west" {
-				return s
-			}
-		}
-		t.Fatal("no stats for west")
-		return BudgetStats{}
-	}
+	west := func() BudgetStats { return siteStats(t, b, "west") }
 	var held []func()
 	acquire := func() {
 		t.Helper()

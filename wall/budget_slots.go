@@ -8,12 +8,15 @@ import (
 
 // slotQueue is a counting semaphore whose free slots go to the most urgent
 // waiter (see SlotClaim), so that on a busy line the kiosks people watch
-// are asked first and every other kiosk still gets its turn. Its fields are
-// guarded by Budgets.mu.
+// are asked first and every other kiosk still gets its turn. The total's
+// slots are shared between sites first: a free slot goes to the waiting
+// site that holds the fewest, so a site with many kiosks cannot keep the
+// others from being asked at all. Its fields are guarded by Budgets.mu.
 type slotQueue struct {
-	size  int
-	held  int
-	queue []*slotWaiter // in arrival order, which breaks ties
+	size   int
+	held   int
+	bySite map[*budgetSite]int // slots held per site
+	queue  []*slotWaiter       // in arrival order, which breaks ties
 }
 
 // SlotClaim is how urgent a waiter's update request is.
@@ -28,6 +31,7 @@ type SlotClaim struct {
 }
 
 type slotWaiter struct {
+	site    *budgetSite
 	claim   SlotClaim
 	ready   chan struct{} // closed when the slot is handed over
 	granted bool
@@ -47,15 +51,40 @@ func (c SlotClaim) urgent(now time.Time) bool {
 	return (c.Watched != nil && c.Watched()) || (!c.Due.IsZero() && now.Sub(c.Due) > c.Grace)
 }
 
-// take waits for a slot of q or for ctx to end.
-func (b *Budgets) take(ctx context.Context, q *slotQueue, claim SlotClaim) error {
+// before reports whether waiter a is given a free slot of q before b at
+// now: the site holding fewer slots first, then the more urgent claim.
+func (q *slotQueue) before(a, b *slotWaiter, now time.Time) bool {
+	if ha, hb := q.bySite[a.site], q.bySite[b.site]; ha != hb {
+		return ha < hb
+	}
+	return a.claim.first(b.claim, now)
+}
+
+// hold counts a slot of q as held by site s.
+func (q *slotQueue) hold(s *budgetSite) {
+	if q.bySite == nil {
+		q.bySite = map[*budgetSite]int{}
+	}
+	q.bySite[s]++
+}
+
+// unhold counts a slot of q held by site s no more.
+func (q *slotQueue) unhold(s *budgetSite) {
+	if q.bySite[s]--; q.bySite[s] <= 0 {
+		delete(q.bySite, s)
+	}
+}
+
+// take waits for a slot of q for site s, or for ctx to end.
+func (b *Budgets) take(ctx context.Context, q *slotQueue, s *budgetSite, claim SlotClaim) error {
 	b.mu.Lock()
 	if q.held < q.size && len(q.queue) == 0 {
 		q.held++
+		q.hold(s)
 		b.mu.Unlock()
 		return nil
 	}
-	w := &slotWaiter{claim: claim, ready: make(chan struct{})}
+	w := &slotWaiter{site: s, claim: claim, ready: make(chan struct{})}
 	q.queue = append(q.queue, w)
 	b.announceContentionLocked()
 	b.mu.Unlock()
@@ -68,7 +97,7 @@ func (b *Budgets) take(ctx context.Context, q *slotQueue, claim SlotClaim) error
 	if w.granted {
 		// The slot came as the context ended: pass it on.
 		b.mu.Unlock()
-		b.give(q)
+		b.give(q, s)
 		return ctx.Err()
 	}
 	q.queue = slices.DeleteFunc(q.queue, func(x *slotWaiter) bool { return x == w })
@@ -76,24 +105,33 @@ func (b *Budgets) take(ctx context.Context, q *slotQueue, claim SlotClaim) error
 	return ctx.Err()
 }
 
-// give returns a slot of q, handing it straight to the most urgent waiter.
-func (b *Budgets) give(q *slotQueue) {
+// give returns a slot of q that site s held, handing it straight to the
+// waiter next in turn.
+func (b *Budgets) give(q *slotQueue, s *budgetSite) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	q.unhold(s)
+	b.passLocked(q)
+}
+
+// passLocked hands a slot of q, counted as held, to the waiter next in
+// turn; when nobody waits, or the line shrank, the slot is gone. b.mu is
+// held.
+func (b *Budgets) passLocked(q *slotQueue) {
 	if len(q.queue) == 0 || q.held > q.size {
-		// Nobody waits, or the line shrank: the slot is gone.
 		q.held--
 		return
 	}
 	now := b.clock.Now()
 	best := 0
 	for i, w := range q.queue[1:] {
-		if w.claim.first(q.queue[best].claim, now) {
+		if q.before(w, q.queue[best], now) {
 			best = i + 1
 		}
 	}
 	w := q.queue[best]
 	q.queue = slices.Delete(q.queue, best, best+1)
+	q.hold(w.site)
 	w.granted = true
 	close(w.ready)
 }

@@ -2,6 +2,7 @@ package wall
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,4 +82,58 @@ func waitForWaiters(t *testing.T, b *Budgets, site string, n int) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Fatalf("%d kiosks do not queue on %s", n, site)
+}
+
+// The total's request slots are shared between sites: a freed slot goes to
+// the waiting site that holds the fewest, whoever queued first, so a site
+// with many kiosks due cannot keep another from being asked at all. Here
+// west holds all four slots of a 2 Mbit/s total and six more of its kiosks
+// wait, due before the three of east: as west's four come back, two go to
+// east and two to west.
+func TestTotalSlotsSharedBetweenSites(t *testing.T) {
+	clock := newManualClock()
+	b := NewBudgets(config.Budgets{Total: 2 * config.Mbit}, BudgetOptions{Clock: clock})
+	if n := b.Total().Slots; n != 4 {
+		t.Fatalf("a 2 Mbit/s total has %d request slots; the test needs 4", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // the waiters left over give up
+	now := clock.Now()
+	var holds []func()
+	for i := range 4 {
+		rel, err := b.AcquireFor(ctx, "west", SlotClaim{Due: now.Add(time.Duration(i-20) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, rel)
+	}
+	got := make(chan string, 9)
+	queue := func(site string, due time.Duration) {
+		go func() {
+			if _, err := b.AcquireFor(ctx, site, SlotClaim{Due: now.Add(due), Grace: time.Minute}); err == nil {
+				got <- site
+			}
+		}()
+	}
+	for i := range 6 {
+		queue("west", time.Duration(i-10)*time.Second)
+		eventually(t, "west's kiosks to queue", func() bool { return b.Total().Waiting == i+1 })
+	}
+	for i := range 3 {
+		queue("east", time.Duration(i-3)*time.Second)
+		eventually(t, "east's kiosks to queue", func() bool { return b.Total().Waiting == 7+i })
+	}
+	var order []string
+	for _, rel := range holds {
+		rel()
+		select {
+		case site := <-got:
+			order = append(order, site)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a slot came back and no waiter got it (so far: %v)", order)
+		}
+	}
+	if want := []string{"east", "east", "west", "west"}; !slices.Equal(order, want) {
+		t.Errorf("west's four slots went to %v; want %v (east holding none, then one, goes first)", order, want)
+	}
 }

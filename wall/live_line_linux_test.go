@@ -350,17 +350,6 @@ func keysyms(ks []uint32) string {
 	return b.String()
 }
 
-func siteStats(t *testing.T, b *Budgets, site string) BudgetStats {
-	t.Helper()
-	for _, st := range b.Stats() {
-		if st.Site == site {
-			return st
-		}
-	}
-	t.Fatalf("budgets have no figures for site %q", site)
-	return BudgetStats{}
-}
-
 // lineSampler reads the shaper's counters every 100 ms while the test runs.
 type lineSampler struct {
 	l     *netns.Line
