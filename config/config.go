@@ -76,6 +76,10 @@ const (
 // minReload keeps a mistyped reload interval from turning polling into a busy loop.
 const minReload = 100 * time.Millisecond
 
+// maxThumbnailSide bounds a rendition's sides: thumbs encodes pictures of
+// at most 4096 pixels a side (rowjpeg.MaxSide), and a tile never needs more.
+const maxThumbnailSide = 4096
+
 // Default returns the configuration used when there is no file, and the
 // starting point of every file.
 func Default() *Config {
@@ -180,6 +184,14 @@ func (c *Config) validate(path string, lines keyLines) []Problem {
 	t := c.Thumbnails
 	if t.Quality < 1 || t.Quality > 100 {
 		bad("thumbnails.quality", "%d is out of range; JPEG quality goes from 1 to 100 (60 is a good start)", t.Quality)
+	}
+	for _, r := range []struct {
+		key  string
+		size Size
+	}{{"thumbnails.small", t.Small}, {"thumbnails.large", t.Large}} {
+		if r.size.W > maxThumbnailSide || r.size.H > maxThumbnailSide {
+			bad(r.key, "%v is larger than a thumbnail can be; use at most %dx%d", r.size, maxThumbnailSide, maxThumbnailSide)
+		}
 	}
 	if t.Small.W > t.Large.W || t.Small.H > t.Large.H {
 		bad("thumbnails.small", "%v is larger than large (%v); swap them", t.Small, t.Large)

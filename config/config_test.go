@@ -163,6 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key and bad value together", "thumbnails:\n  quality: x\n  medium: 1x1\n", []string{`3: unknown key "medium"`, "2: thumbnails.quality: cannot unmarshal"}},
 		{"flow mapping with many keys on a line", "budgets: {total: 2Mbps, sites: {west: 1Mbit}}\n", []string{`1: bandwidth "2Mbps": "Mbps" is ambiguous`}},
 		{"quality range", "thumbnails:\n  quality: 0\n", []string{"2: thumbnails.quality: 0 is out of range; JPEG quality goes from 1 to 100"}},
+		{"thumbnail too large", "thumbnails:\n  large: 5000x3000\n", []string{"2: thumbnails.large: 5000x3000 is larger than a thumbnail can be; use at most 4096x4096"}},
 		{"small larger than large", "thumbnails:\n  small: 800x600\n", []string{"2: thumbnails.small: 800x600 is larger than large (640x360); swap them"}},
 		{"listen", "listen: localhost\n", []string{`1: listen: "localhost" is not host:port`}},
 		{"listen port", "listen: \"127.0.0.1:http\"\n", []string{`1: listen: port "http" must be a number`}},

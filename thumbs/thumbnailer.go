@@ -3,11 +3,11 @@ package thumbs
 import (
 	"bytes"
 	"image"
-	"image/jpeg"
 	"slices"
 	"time"
 
 	"kioskwall/rfb"
+	"kioskwall/thumbs/rowjpeg"
 )
 
 // Frame is one encoded thumbnail. Its bytes are never modified after Encode
@@ -51,6 +51,9 @@ type picture struct {
 	// screen): this picture is made from it when it is encoded, and not
 	// kept (a quarter of a megabyte a kiosk).
 	half *picture
+	// jpeg keeps the encoded bands of the picture (nil until its first
+	// encoding, and again after a resize).
+	jpeg *rowjpeg.Picture
 	// For a picture made from half: each column's weights (weigh).
 	wsum  []colWeight
 	wvals []uint32
@@ -190,6 +193,7 @@ func (p *picture) resize(srcW, srcH int) {
 	w, h := p.fit(srcW, srcH)
 	p.rect = image.Rect(0, 0, w, h)
 	p.img = image.NewRGBA(p.rect)
+	p.jpeg = nil
 	p.xs, p.ys = spans(p.xs, w, srcW), spans(p.ys, h, srcH)
 	p.maxSpan = 0
 	for i := range w {
@@ -416,12 +420,15 @@ func grow[T any](b []T, n int) []T {
 // Encoder holds the scratch memory for encoding: one per encoding worker,
 // shared by every kiosk that worker serves.
 type Encoder struct {
-	buf     bytes.Buffer
+	buf     []byte
+	jpeg    *rowjpeg.Scratch
 	scratch map[image.Point]*image.RGBA // pictures made at encoding, by size
 }
 
 // NewEncoder returns an Encoder.
-func NewEncoder() *Encoder { return &Encoder{scratch: map[image.Point]*image.RGBA{}} }
+func NewEncoder() *Encoder {
+	return &Encoder{jpeg: rowjpeg.NewScratch(), scratch: map[image.Point]*image.RGBA{}}
+}
 
 func (e *Encoder) picture(r image.Rectangle) *image.RGBA {
 	img := e.scratch[r.Size()]
@@ -435,7 +442,8 @@ func (e *Encoder) picture(r image.Rectangle) *image.RGBA {
 // Encode returns a Frame for each of the named renditions (all when none are
 // named) that changed since it was last encoded, and nil when none did.
 // Renditions not named keep their changes for a later call, so a rendition
-// nobody looks at costs no JPEG.
+// nobody looks at costs no JPEG. Only the 16-pixel bands of a picture that
+// changed are encoded again (rowjpeg), so a clock costs a band, not a tile.
 func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
 	if !t.Changed(names...) {
 		return nil, nil
@@ -446,12 +454,22 @@ func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
 		if p.dirty.Empty() || !wanted(p.Name, names) {
 			continue
 		}
-		e.buf.Reset()
-		if err := jpeg.Encode(&e.buf, p.render(e.picture(p.rect), 0, p.rect.Dy()), &jpeg.Options{Quality: p.Quality}); err != nil {
+		if p.jpeg == nil {
+			j, err := rowjpeg.NewPicture(p.rect.Dx(), p.rect.Dy(), p.Quality)
+			if err != nil {
+				return nil, err
+			}
+			p.jpeg, p.dirty = j, p.rect // its first encoding reads every row
+		}
+		// The bands rowjpeg encodes again, and only they, are made.
+		y0, y1 := p.dirty.Min.Y/16*16, min(ceilDiv(p.dirty.Max.Y, 16)*16, p.rect.Dy())
+		img := p.render(e.picture(p.rect), y0, y1)
+		var err error
+		if e.buf, err = p.jpeg.Encode(e.buf[:0], img, p.dirty, e.jpeg); err != nil {
 			return nil, err
 		}
 		frames = append(frames, Frame{Rendition: p.Name, Seq: t.seq, Width: p.rect.Dx(), Height: p.rect.Dy(),
-			JPEG: bytes.Clone(e.buf.Bytes())})
+			JPEG: bytes.Clone(e.buf)})
 		p.dirty = image.Rectangle{}
 	}
 	return frames, nil
