@@ -203,6 +203,25 @@ func TestQualityClamped(t *testing.T) {
 			t.Errorf("quality %d does not encode as %d", tc.given, tc.same)
 		}
 	}
+	// The extremes decode as well as image/jpeg's: at 100 every step is 1,
+	// the largest coefficients (a pattern of black and white column pairs)
+	// included; at 1 every step is 255.
+	stripes := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	for x := range 64 {
+		c := [3]uint8{0, 0, 0}
+		if (x+1)%4 < 2 {
+			c = [3]uint8{255, 255, 255}
+		}
+		fillRect(stripes, image.Rect(x, 0, x+1, 32), c)
+	}
+	for _, src := range []*image.RGBA{stripes, img} {
+		for _, q := range []int{1, 100} {
+			got, std := psnr(src, decode(t, encodeFull(t, src, q))), psnr(src, decode(t, stdJPEG(t, src, q)))
+			if got < std-0.3 {
+				t.Errorf("quality %d: PSNR %.2f dB, image/jpeg's %.2f", q, got, std)
+			}
+		}
+	}
 }
 
 // Once warm, an Encode allocates nothing: not for a band, not for all.
