@@ -11,7 +11,7 @@ import (
 	"kioskwall/rfb/sim"
 )
 
-// spliced encodes frames in turn with one Picture, each with the rectangle
+// checkSpliced encodes frames in turn with one Picture, each with the rectangle
 // that holds its change, and checks every output against a fresh Picture's
 // full encoding of the same frame: the splicing must never show.
 func checkSpliced(t *testing.T, frames []*image.RGBA, changed []image.Rectangle, quality int) {
