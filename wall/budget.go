@@ -115,9 +115,9 @@ type BudgetOptions struct {
 	// ReadChunk is the most one paced read takes (default 2 KiB).
 	ReadChunk int
 	// ReadBuffer is the TCP receive buffer asked for thumbnail connections
-	// (default 4 KiB; Linux doubles it). LiveReadBuffer is the one of live
-	// connections (default 8 KiB), so a live view keeps up at a longer
-	// round trip.
+	// on a capped line (default 4 KiB; Linux doubles it). LiveReadBuffer is
+	// the one of live connections (default 8 KiB), so a live view keeps up
+	// at a longer round trip. Lines without caps keep the kernel's own.
 	ReadBuffer     int
 	LiveReadBuffer int
 	// Clock is the time source; tests substitute their own.
