@@ -25,7 +25,7 @@ func benchMain(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fs.SetOutput(errOut)
 	var cfg bench.Config
 	fs.IntVar(&cfg.Kiosks, "kiosks", 200, "synthetic kiosks in the fleet")
-	fs.DurationVar(&cfg.Duration, "duration", 2*time.Minute, "how long to measure after the warm-up: quarters with one viewer and with all, taking turns")
+	fs.DurationVar(&cfg.Duration, "duration", 2*time.Minute, "how long to measure after the warm-up: one viewer and all of them take turns of about 20 s")
 	capText := fs.String("cap", "20Mbit", "total cap on the RFB bytes read from the kiosks, in bits per second (20Mbit, 512kbit, 2000000)")
 	siteCapText := fs.String("site-cap", "", "cap of each site (one leased line), in bits per second; default the total cap divided by the number of sites")
 	fs.IntVar(&cfg.Viewers, "viewers", 20, "wall viewers (WebSocket clients of /ws/wall); together they show half the fleet")

@@ -35,8 +35,8 @@ type Config struct {
 	// Kiosks is the fleet's size; default 200.
 	Kiosks int
 	// Duration is how long the measurement lasts after the warm-up; half
-	// of it runs with one viewer, half with all of them, in turns of a
-	// quarter (see measure). Default 2 minutes.
+	// of it runs with one viewer, half with all of them, taking turns (see
+	// measure). Default 2 minutes.
 	Duration time.Duration
 	// Cap is the total cap; SiteCap each site's (default Cap divided by
 	// the number of sites, as if each site had a line of that size).
@@ -399,14 +399,15 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	m.warmupEnd = time.Now()
 
 	usage := func() (procUsage, error) { return readUsage(r.server.pid()) }
-	// One viewer and all of them take turns, a quarter of the time each
-	// (1, W, 1, W): the fleet drifts during a run (more kiosks turning a
-	// page, the heap growing), and halves in one order would charge that
-	// drift to the viewers.
+	// One viewer and all of them take turns (1, W, 1, W, ...), about 20 s
+	// each and at least four turns: the fleet drifts during a run (more
+	// kiosks turning a page, the heap growing), and halves in one order
+	// would charge that drift to the viewers.
 	phases := 1
 	if r.cfg.Viewers > 1 {
-		phases = 4
+		phases = 2 * max(2, int(r.cfg.Duration/(45*time.Second)))
 	}
+	res.ViewerTurns = phases
 	accepted := func() (int, error) {
 		var ks []SimKiosk
 		n := 0

@@ -72,6 +72,7 @@ type Result struct {
 	CPUCoresOneViewer  float64 `json:"cpu_cores_one_viewer"`
 	CPUCoresAllViewers float64 `json:"cpu_cores_all_viewers"`
 	ViewersCPUExtra    float64 `json:"viewers_cpu_extra"` // all/one - 1
+	ViewerTurns        int     `json:"viewer_turns"`      // alternating turns of one viewer and all
 	RSSBytes           int64   `json:"rss_bytes"`         // at the end of the measurement
 	RSSPeakBytes       int64   `json:"rss_peak_bytes"`
 	RSSBytesPerKiosk   float64 `json:"rss_bytes_per_kiosk"`
@@ -182,8 +183,8 @@ func (res *Result) WriteText(w io.Writer) {
 		warm = "NOT every kiosk had had a tile"
 	}
 	p("  machine: %s", res.Machine)
-	p("  measured %.0f s after a %.0f s warm-up (%s); in quarters of 1 viewer showing all visible tiles and all viewers, taking turns",
-		res.MeasuredSeconds, res.WarmupSeconds, warm)
+	p("  measured %.0f s after a %.0f s warm-up (%s); 1 viewer showing all visible tiles and all viewers in alternating turns (%d)",
+		res.MeasuredSeconds, res.WarmupSeconds, warm, res.ViewerTurns)
 	p("  the kiosks accepted %d new connections while measured (a server holding its sessions makes none)", res.KioskConnections)
 	p("")
 	p("RFB bytes      server read %s = %s per kiosk per minute; the kiosks sent %s (%+.1f%%)",
