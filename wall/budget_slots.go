@@ -10,13 +10,21 @@ import (
 // waiter (see SlotClaim), so that on a busy line the kiosks people watch
 // are asked first and every other kiosk still gets its turn. The total's
 // slots are shared between sites first: a free slot goes to the waiting
-// site that holds the fewest, so a site with many kiosks cannot keep the
-// others from being asked at all. Its fields are guarded by Budgets.mu.
+// site that holds the fewest, and among those to the one served longest
+// ago, so a site with many kiosks cannot keep the others from being asked
+// at all, even on a line of one slot. Its fields are guarded by Budgets.mu.
 type slotQueue struct {
-	size   int
-	held   int
-	bySite map[*budgetSite]int // slots held per site
-	queue  []*slotWaiter       // in arrival order, which breaks ties
+	size  int
+	held  int
+	sites map[*budgetSite]*siteSlots
+	turns uint64        // slots handed out so far
+	queue []*slotWaiter // in arrival order, which breaks ties
+}
+
+// siteSlots is a site's part of a slotQueue.
+type siteSlots struct {
+	held int    // slots it holds
+	last uint64 // the turn it was last given a slot
 }
 
 // SlotClaim is how urgent a waiter's update request is.
@@ -52,28 +60,40 @@ func (c SlotClaim) urgent(now time.Time) bool {
 }
 
 // before reports whether waiter a is given a free slot of q before b at
-// now: the site holding fewer slots first, then the more urgent claim.
+// now: the site holding fewer slots first, then the one given a slot
+// longest ago, then the more urgent claim.
 func (q *slotQueue) before(a, b *slotWaiter, now time.Time) bool {
-	if ha, hb := q.bySite[a.site], q.bySite[b.site]; ha != hb {
-		return ha < hb
+	sa, sb := q.site(a.site), q.site(b.site)
+	switch {
+	case sa.held != sb.held:
+		return sa.held < sb.held
+	case sa.last != sb.last:
+		return sa.last < sb.last
 	}
 	return a.claim.first(b.claim, now)
 }
 
-// hold counts a slot of q as held by site s.
-func (q *slotQueue) hold(s *budgetSite) {
-	if q.bySite == nil {
-		q.bySite = map[*budgetSite]int{}
+func (q *slotQueue) site(s *budgetSite) *siteSlots {
+	if q.sites == nil {
+		q.sites = map[*budgetSite]*siteSlots{}
 	}
-	q.bySite[s]++
+	ss := q.sites[s]
+	if ss == nil {
+		ss = &siteSlots{}
+		q.sites[s] = ss
+	}
+	return ss
+}
+
+// hold counts a slot of q as given to site s.
+func (q *slotQueue) hold(s *budgetSite) {
+	ss := q.site(s)
+	q.turns++
+	ss.held, ss.last = ss.held+1, q.turns
 }
 
 // unhold counts a slot of q held by site s no more.
-func (q *slotQueue) unhold(s *budgetSite) {
-	if q.bySite[s]--; q.bySite[s] <= 0 {
-		delete(q.bySite, s)
-	}
-}
+func (q *slotQueue) unhold(s *budgetSite) { q.site(s).held-- }
 
 // take waits for a slot of q for site s, or for ctx to end.
 func (b *Budgets) take(ctx context.Context, q *slotQueue, s *budgetSite, claim SlotClaim) error {

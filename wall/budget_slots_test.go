@@ -137,3 +137,49 @@ func TestTotalSlotsSharedBetweenSites(t *testing.T) {
 		t.Errorf("west's four slots went to %v; want %v (east holding none, then one, goes first)", order, want)
 	}
 }
+
+// On a line of one slot the sites take turns: the slot goes to the waiting
+// site given one longest ago, so two kiosks of small are asked in between
+// big's four though big's were due first.
+func TestOneSlotSitesTakeTurns(t *testing.T) {
+	clock := newManualClock()
+	b := NewBudgets(config.Budgets{Total: 900_000}, BudgetOptions{Clock: clock})
+	if n := b.Total().Slots; n != 1 {
+		t.Fatalf("a 900 kbit/s total has %d request slots; the test needs 1", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := clock.Now()
+	hold, err := b.AcquireFor(ctx, "big", SlotClaim{Due: now.Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type grant struct {
+		site string
+		rel  func()
+	}
+	got := make(chan grant, 6)
+	for i, site := range []string{"big", "big", "big", "big", "small", "small"} {
+		go func() {
+			rel, err := b.AcquireFor(ctx, site, SlotClaim{Due: now.Add(time.Duration(i-10) * time.Second), Grace: time.Minute})
+			if err == nil {
+				got <- grant{site, rel}
+			}
+		}()
+		eventually(t, "kiosks to queue", func() bool { return b.Total().Waiting == i+1 })
+	}
+	hold()
+	var order []string
+	for range 6 {
+		select {
+		case g := <-got:
+			order = append(order, g.site)
+			g.rel()
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a slot came back and no waiter got it (so far: %v)", order)
+		}
+	}
+	if want := []string{"small", "big", "small", "big", "big", "big"}; !slices.Equal(order, want) {
+		t.Errorf("the slot went to %v; want %v", order, want)
+	}
+}
