@@ -69,8 +69,9 @@ import (
 // live view keeps its priority: the site's live and thumbnail connections
 // divide the share by LiveShare. A fair queue at the total does this (see
 // fairQueue): the total's bucket says when the next read may go, the queue
-// says which site's it is. Its request slots are shared the same way: a
-// free one goes to the waiting site that holds the fewest.
+// says which site's it is. Its request slots are shared between sites too:
+// a free one goes to the waiting site that holds the fewest, and among
+// those to the one given a slot longest ago.
 //
 // A connection whose site and total both have no cap is not paced at all:
 // reads take what the caller asks, and the kernel keeps its own, autotuned,
