@@ -185,7 +185,7 @@ func (res *Result) WriteText(w io.Writer) {
 	p("  machine: %s", res.Machine)
 	p("  measured %.0f s after a %.0f s warm-up (%s); 1 viewer showing all visible tiles and all viewers in alternating turns (%d)",
 		res.MeasuredSeconds, res.WarmupSeconds, warm, res.ViewerTurns)
-	p("  the kiosks accepted %d new connections while measured (a server holding its sessions makes none)", res.KioskConnections)
+	p("  the kiosks accepted %d new connections while measured (a server holding its sessions makes none but the encoding policy's trial, one a kind a day)", res.KioskConnections)
 	p("")
 	p("RFB bytes      server read %s = %s per kiosk per minute; the kiosks sent %s (%+.1f%%)",
 		bitRate(res.BytesPerSec), byteSize(int64(res.BytesPerKioskPerMin)), bitRate(res.SimBytesPerSec), pctDiff(res.SimBytesPerSec, res.BytesPerSec))
