@@ -413,9 +413,16 @@
     setText(ln.rate, text);
     const title = (l.site || "All sites together") + ": " + rateText(l.bps) +
       (capped ? " of its " + rateText(l.cap_bps) + " cap (" + Math.round(u * 100) + "%), " : ", no cap of its own, ") +
-      "over the last second; busiest 10 s so far " + rateText(l.worst_window_bps) +
+      "over the last second; busiest 10 s " + sinceText(l.cap_since) + " " + rateText(l.worst_window_bps) +
       (l.request_slots ? "; update requests: " + l.requests_outstanding + " of " + l.request_slots + " slots in use, " + l.requests_waiting + " waiting" : "");
     if (ln.el.title !== title) ln.el.title = title;
+  }
+
+  // sinceText says from when the busiest window counts: the server's start
+  // or the reload that changed the line's cap (cap_since).
+  function sinceText(capSince) {
+    const t = Date.parse(capSince || "");
+    return isNaN(t) ? "so far" : "since " + new Date(t).toLocaleString();
   }
 
   function rateText(bps) {

@@ -120,6 +120,9 @@ func TestWallPageLinesAndOverdue(t *testing.T) {
 	if !strings.Contains(lines["west"].Title, "of its 8 Mbit/s cap") || !strings.Contains(lines[""].Title, "slots in use") {
 		t.Errorf("line titles %q, %q; want the cap and the request slots said in full", lines["west"].Title, lines[""].Title)
 	}
+	if !strings.Contains(lines["west"].Title, "busiest 10 s since ") {
+		t.Errorf("line title %q; want from when its busiest window counts (cap_since)", lines["west"].Title)
+	}
 	if evalString(t, ctx, `document.querySelector('.tile[data-id="`+west+`"]').className`) == "" {
 		t.Fatalf("no tile for %s", west)
 	}
