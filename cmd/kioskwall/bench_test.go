@@ -79,6 +79,10 @@ func TestBenchShortRun(t *testing.T) {
 	if num("cpu_cores") <= 0 || num("rss_bytes") <= 0 {
 		t.Errorf("server: %v cores, %v bytes resident; want both > 0", got["cpu_cores"], got["rss_bytes"])
 	}
+	// One viewer and all four take turns, at least four of them.
+	if turns, ok := got["turn_cpu_cores"].([]any); !ok || num("viewer_turns") < 4 || len(turns) != int(num("viewer_turns")) {
+		t.Errorf("viewer_turns %v, turn_cpu_cores %v; want at least 4 turns, each with its CPU", got["viewer_turns"], got["turn_cpu_cores"])
+	}
 	if t.Failed() {
 		t.Logf("progress:\n%s", errOut.String())
 	}

@@ -356,6 +356,7 @@ type measured struct {
 	// and with all of them.
 	oneCPU, oneSecs float64
 	allCPU, allSecs float64
+	turnCores       []float64 // each turn's, in order: one viewer first
 }
 
 // maxSubscriptions is what the tile protocol lets one page subscribe to.
@@ -468,6 +469,7 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 		} else {
 			m.oneCPU, m.oneSecs = m.oneCPU+cpu, m.oneSecs+secs
 		}
+		m.turnCores = append(m.turnCores, cpu/secs)
 		from, at = now, u
 	}
 	m.end = time.Now()

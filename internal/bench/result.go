@@ -68,17 +68,18 @@ type Result struct {
 	FreshWindowsOK   int     `json:"fresh_windows_ok"`  // of which p95 <= 2 s
 
 	// The server process alone.
-	CPUCores           float64 `json:"cpu_cores"` // CPU seconds per second over the measurement
-	CPUCoresOneViewer  float64 `json:"cpu_cores_one_viewer"`
-	CPUCoresAllViewers float64 `json:"cpu_cores_all_viewers"`
-	ViewersCPUExtra    float64 `json:"viewers_cpu_extra"` // all/one - 1
-	ViewerTurns        int     `json:"viewer_turns"`      // alternating turns of one viewer and all
-	RSSBytes           int64   `json:"rss_bytes"`         // at the end of the measurement
-	RSSPeakBytes       int64   `json:"rss_peak_bytes"`
-	RSSBytesPerKiosk   float64 `json:"rss_bytes_per_kiosk"`
-	TileFrames         int64   `json:"tile_frames"` // received by all viewers
-	TileBytes          int64   `json:"tile_bytes"`
-	SampleErrors       int     `json:"sample_errors"` // counter readings that failed
+	CPUCores           float64   `json:"cpu_cores"` // CPU seconds per second over the measurement
+	CPUCoresOneViewer  float64   `json:"cpu_cores_one_viewer"`
+	CPUCoresAllViewers float64   `json:"cpu_cores_all_viewers"`
+	ViewersCPUExtra    float64   `json:"viewers_cpu_extra"` // all/one - 1
+	ViewerTurns        int       `json:"viewer_turns"`      // alternating turns of one viewer and all
+	TurnCPUCores       []float64 `json:"turn_cpu_cores"`    // each turn's, one viewer first
+	RSSBytes           int64     `json:"rss_bytes"`         // at the end of the measurement
+	RSSPeakBytes       int64     `json:"rss_peak_bytes"`
+	RSSBytesPerKiosk   float64   `json:"rss_bytes_per_kiosk"`
+	TileFrames         int64     `json:"tile_frames"` // received by all viewers
+	TileBytes          int64     `json:"tile_bytes"`
+	SampleErrors       int       `json:"sample_errors"` // counter readings that failed
 }
 
 // SiteResult is one site (one leased line).
@@ -147,6 +148,7 @@ func (r *run) figures(res *Result, s *sampler, m measured) {
 	if m.allSecs > 0 {
 		res.CPUCoresAllViewers = m.allCPU / m.allSecs
 	}
+	res.TurnCPUCores = m.turnCores
 	if res.CPUCoresOneViewer > 0 {
 		res.ViewersCPUExtra = res.CPUCoresAllViewers/res.CPUCoresOneViewer - 1
 	}
@@ -204,6 +206,14 @@ func (res *Result) WriteText(w io.Writer) {
 		res.FreshnessSamples, res.FreshnessChanges, res.FreshnessUnseen, res.FreshnessDropped, res.FreshWindowsOK, res.FreshWindows)
 	p("server         %.2f cores (target at most 1); 1 viewer %.2f, %d viewers %.2f: %+.1f%% (target at most +10%%)",
 		res.CPUCores, res.CPUCoresOneViewer, res.Viewers, res.CPUCoresAllViewers, 100*res.ViewersCPUExtra)
+	if len(res.TurnCPUCores) > 1 {
+		// The turns show how much the fleet alone moves the figure.
+		turns := make([]string, len(res.TurnCPUCores))
+		for i, c := range res.TurnCPUCores {
+			turns[i] = fmt.Sprintf("%.2f", c)
+		}
+		p("               cores in each turn, 1 viewer first: %s", strings.Join(turns, " "))
+	}
 	p("               %s resident (%s per kiosk), peak %s (target at most 4 GB); viewers received %d tiles, %s",
 		byteSize(res.RSSBytes), byteSize(int64(res.RSSBytesPerKiosk)), byteSize(res.RSSPeakBytes), res.TileFrames, byteSize(res.TileBytes))
 }
