@@ -19,10 +19,11 @@ import (
 // has arrived. The benchmark plays such sessions with rfb.Client against a
 // sample of the fleet and scales the bytes per kiosk by behaviour.
 
-// noVNCEncodings is the list noVNC sends at 24-bit depth, in its order,
+// NoVNCEncodings is the list noVNC sends at 24-bit depth, in its order,
 // less what rfb does not implement (TightPNG, JPEG, the QEMU, xvp, fence,
-// continuous-updates and extended-clipboard pseudo-encodings).
-var noVNCEncodings = []rfb.Encoding{
+// continuous-updates and extended-clipboard pseudo-encodings). The
+// encoding policy's tests measure it beside kioskwall's candidates.
+var NoVNCEncodings = []rfb.Encoding{
 	rfb.EncCopyRect, rfb.EncTight, rfb.EncZRLE, rfb.EncHextile, rfb.EncRRE, rfb.EncRaw,
 	rfb.EncQualityLevel0 + 6, rfb.EncCompressLevel0 + 2,
 	rfb.EncDesktopSize, rfb.EncLastRect, rfb.EncExtendedDesktopSize, rfb.EncDesktopName, rfb.EncCursor,
@@ -153,7 +154,7 @@ func baselineSession(ctx context.Context, addr string, slot *atomic.Pointer[rfb.
 	c, err := rfb.Dial(ctx, addr, rfb.ClientConfig{
 		Framebuffer: rfb.NewDesktop(1, 1, rfb.Format32),
 		PixelFormat: &rfb.Format32,
-		Encodings:   noVNCEncodings,
+		Encodings:   NoVNCEncodings,
 	})
 	if err != nil {
 		return err
