@@ -55,30 +55,12 @@ import (
 //     round trip: about 160 KB/s at 50 ms.
 //   - Request slots k = max(1, floor((M/2 - 2B) / (A + c))): the receive
 //     buffers and chunks of every outstanding kiosk plus the buckets stay in
-//     half the margin. At 2 Mbit that is 4 slots, at 20 Mbit 51.
+//     half the margin. At 2 Mbit that is 4 slots, at 20 Mbit 51. Below
+//     about 850 kbit not even one slot fits; such a line still gets one,
+//     and its bound holds only nearly.
 //     The other half covers live connections, which skip the queue (each
 //     adds 16 KiB + c at most: three fit at 2 Mbit), and the senders' own
 //     socket buffers.
-//
-// With those sizes not even one slot fits below about 850 kbit (2B + A + c
-// is 26,624 bytes). A narrower line, such as a small clinic's 256 kbit,
-// gets sizes of its own (see fitLine): its connections, live ones too, ask
-// for the least receive buffer, and the kernel keeps what getsockopt then
-// reports, its minimum (SOCK_MIN_RCVBUF: 2,304 bytes on Linux 6.x, of which
-// about half fills with data; that is A then), which still carries about
-// 23 KB/s per connection at 50 ms, more than such a line; and its chunk is
-// the largest power of two from 2 KiB down to 64 bytes with which
-// 2B + A + c fits in M/2, B following from c as above. That holds down to
-// about 92 kbit (c = 64, B = 256: 2,880 bytes). Below, the chunk is the
-// largest with which they fit in the whole margin M, which they do down to
-// the floor of 64 kbit (c = 128, B = 512: 3,456 of 4,000 bytes) and a
-// little further; there a live view's buffer has to come out of the same
-// margin. Reads, which the cap measures, exceed r*T by 2B + n*c alone:
-// 1,152 bytes at 140 kbit with one reader at a time, where M is 8,750. Lines at and above the rate
-// where one slot fits keep the sizes above. Where a site's line and the
-// total differ, a connection takes the smaller of each size; a reload that
-// makes a line narrow or wide again refits its open sockets' buffers at
-// once and its chunk from the next read.
 //
 // When the total binds, the sites that want more than it gives share it
 // max-min fair: a site that needs less than an equal share (few busy kiosks,
@@ -112,10 +94,7 @@ import (
 type Budgets struct {
 	opt   BudgetOptions
 	clock BudgetClock
-	// minBuffer is the least receive buffer the kernel keeps, whatever is
-	// asked: what a narrow line's connections hold (see fitLine).
-	minBuffer int
-	start     time.Time // when the budgets were made: the caps given then took effect
+	start time.Time // when the budgets were made: the caps given then took effect
 
 	mu         sync.Mutex
 	total      *budgetLine // nil without a total cap
@@ -140,8 +119,6 @@ type BudgetOptions struct {
 	// on a capped line (default 4 KiB; Linux doubles it). LiveReadBuffer is
 	// the one of live connections (default 8 KiB), so a live view keeps up
 	// at a longer round trip. Lines without caps keep the kernel's own.
-	// A line too narrow for one request slot with these three sizes takes
-	// smaller ones (see fitLine).
 	ReadBuffer     int
 	LiveReadBuffer int
 	// Clock is the time source; tests substitute their own.
@@ -202,7 +179,7 @@ func NewBudgets(caps config.Budgets, o BudgetOptions) *Budgets {
 		o.Clock = systemClock{}
 	}
 	now := o.Clock.Now()
-	b := &Budgets{opt: o, clock: o.Clock, minBuffer: leastReadBuffer(), start: now, totalSince: now, fair: newFairQueue(o.LiveShare), sites: map[string]*budgetSite{}}
+	b := &Budgets{opt: o, clock: o.Clock, start: now, totalSince: now, fair: newFairQueue(o.LiveShare), sites: map[string]*budgetSite{}}
 	if caps.Total > 0 {
 		b.total = b.newTotal(int64(caps.Total), now)
 	}
@@ -218,16 +195,14 @@ func NewBudgets(caps config.Budgets, o BudgetOptions) *Budgets {
 }
 
 func (b *Budgets) newLine(bps int64, now time.Time) *budgetLine {
-	fit, absorb := fitLine(float64(bps)/8, b.opt, b.minBuffer)
-	return newBudgetLine(bps, b.opt.LiveShare, fit, absorb, now)
+	return newBudgetLine(bps, b.opt.LiveShare, b.opt.ReadChunk, 2*b.opt.ReadBuffer, now)
 }
 
 // newTotal makes the total's line, whose classes its fair queue keeps per
 // site; a site may run ahead of the others by the line's burst. b.mu is
 // held, or b is new.
 func (b *Budgets) newTotal(bps int64, now time.Time) *budgetLine {
-	fit, absorb := fitLine(float64(bps)/8, b.opt, b.minBuffer)
-	l := newBudgetLine(bps, 0, fit, absorb, now)
+	l := newBudgetLine(bps, 0, b.opt.ReadChunk, 2*b.opt.ReadBuffer, now)
 	b.fair.quantum = l.all.size
 	return l
 }
@@ -245,60 +220,46 @@ func (b *Budgets) site(name string) *budgetSite {
 	return s
 }
 
-// fit is what connections of site s are sized by, and whether they are
-// paced at all: whether the site or the total has a cap.
-func (b *Budgets) fit(s *budgetSite) (lineFit, bool) {
+// paced reports whether connections of site s are paced: whether the site
+// or the total has a cap.
+func (b *Budgets) paced(s *budgetSite) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.fitLocked(s)
-}
-
-func (b *Budgets) fitLocked(s *budgetSite) (fit lineFit, paced bool) {
-	switch {
-	case s.line != nil && b.total != nil:
-		return s.line.fit.narrower(b.total.fit), true
-	case s.line != nil:
-		return s.line.fit, true
-	case b.total != nil:
-		return b.total.fit, true
-	}
-	return lineFit{}, false
+	return b.pacedLocked(s)
 }
 
 func (b *Budgets) pacedLocked(s *budgetSite) bool { return s.line != nil || b.total != nil }
 
-// wait is how long connection r must wait before its next read, and the
-// most that read may take (0: it is not paced at all). A connection that
-// may read leaves the total's fair queue; one that must wait for the total
-// joins it.
-func (b *Budgets) wait(r *budgetReader, live bool) (d time.Duration, chunk int) {
+// wait is how long connection r must wait before its next read, and
+// whether it is paced at all. A connection that may read leaves the
+// total's fair queue; one that must wait for the total joins it.
+func (b *Budgets) wait(r *budgetReader, live bool) (d time.Duration, paced bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
 	s := r.site
-	fit, _ := b.fitLocked(s)
 	if s.line != nil {
 		d = s.line.wait(now, live)
 	}
 	if b.total == nil {
 		b.fair.leave(r) // the total's cap went while r waited for it
-		return d, fit.chunk
+		return d, b.pacedLocked(s)
 	}
 	if d > 0 {
 		// Held by its own cap: it does not hold back the other sites.
 		b.fair.leave(r)
-		return max(d, b.total.wait(now, live)), fit.chunk
+		return max(d, b.total.wait(now, live)), true
 	}
 	b.fair.join(r, classOf(live))
 	d = b.total.wait(now, live)
 	if ahead := b.fair.ahead(r); ahead > 0 {
 		// Look again once the others could have read that much, or a chunk.
-		d = max(d, readTime(max(ahead, float64(b.total.fit.chunk)), b.total.all.rate))
+		d = max(d, readTime(max(ahead, float64(b.opt.ReadChunk)), b.total.all.rate))
 	}
 	if d == 0 {
 		b.fair.leave(r)
 	}
-	return d, fit.chunk
+	return d, true
 }
 
 // leave takes r out of the total's fair queue: it stopped waiting to read.
@@ -334,8 +295,8 @@ func (b *Budgets) Dial(ctx context.Context, d *net.Dialer, site, addr string) (n
 	s := b.site(site)
 	dd := *d
 	size := 0
-	if fit, paced := b.fit(s); paced {
-		size = fit.readBuffer
+	if b.paced(s) {
+		size = b.opt.ReadBuffer
 		inner := d.Control
 		dd.Control = func(network, address string, rc syscall.RawConn) error {
 			if inner != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -61,11 +60,11 @@ func (c *PacedConn) fitBuffer() {
 	c.bufMu.Lock()
 	defer c.bufMu.Unlock()
 	want := 0
-	switch fit, paced := c.b.fit(c.rd.site); {
+	switch paced := c.b.paced(c.rd.site); {
 	case paced && c.live.Load():
-		want = fit.liveBuffer
+		want = c.b.opt.LiveReadBuffer
 	case paced:
-		want = fit.readBuffer
+		want = c.b.opt.ReadBuffer
 	case c.asked != 0:
 		want = openReadBuffer
 	}
@@ -73,28 +72,6 @@ func (c *PacedConn) fitBuffer() {
 		c.setReadBuffer(want)
 		c.asked = want
 	}
-}
-
-// leastReadBuffer is the receive buffer the kernel keeps when asked for
-// the least, as getsockopt reports it (Linux: SOCK_MIN_RCVBUF, 2,304 bytes
-// on 6.x kernels, of which about half fills with data). If no socket can
-// be made to ask, it assumes the 4,608 bytes of older kernels, which only
-// errs towards fewer request slots and smaller chunks.
-func leastReadBuffer() int {
-	const assumed = 4608
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		return assumed
-	}
-	defer syscall.Close(fd)
-	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1); err != nil {
-		return assumed
-	}
-	n, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF)
-	if err != nil || n <= 0 {
-		return assumed
-	}
-	return n
 }
 
 // setReadBuffer asks for a TCP receive buffer; a connection of another kind
@@ -109,12 +86,12 @@ func (c *PacedConn) setReadBuffer(n int) {
 // Read reads, after waiting for the budgets: at most one chunk on a paced
 // line.
 func (c *PacedConn) Read(p []byte) (int, error) {
-	chunk, err := c.pace()
+	paced, err := c.pace()
 	if err != nil {
 		return 0, err
 	}
-	if chunk > 0 && len(p) > chunk {
-		p = p[:chunk]
+	if paced && len(p) > c.b.opt.ReadChunk {
+		p = p[:c.b.opt.ReadChunk]
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
@@ -124,9 +101,9 @@ func (c *PacedConn) Read(p []byte) (int, error) {
 }
 
 // pace waits until the budgets allow a read, the read deadline passes, or
-// the connection is closed, and returns the most the read may take (0: the
-// line is not paced). It holds no lock while it sleeps.
-func (c *PacedConn) pace() (chunk int, err error) {
+// the connection is closed, and reports whether the line is paced. It holds
+// no lock while it sleeps.
+func (c *PacedConn) pace() (paced bool, err error) {
 	defer func() {
 		if err != nil {
 			c.b.leave(&c.rd) // it waits for the total no more
@@ -135,18 +112,18 @@ func (c *PacedConn) pace() (chunk int, err error) {
 	for {
 		select {
 		case <-c.closed:
-			return 0, c.opError(net.ErrClosed)
+			return false, c.opError(net.ErrClosed)
 		default:
 		}
 		left := time.Duration(math.MaxInt64)
 		if dl := c.deadline.Load(); dl != 0 {
 			if left = time.Unix(0, dl).Sub(c.b.clock.Now()); left <= 0 {
-				return 0, c.opError(os.ErrDeadlineExceeded)
+				return false, c.opError(os.ErrDeadlineExceeded)
 			}
 		}
-		wait, chunk := c.b.wait(&c.rd, c.live.Load())
+		wait, paced := c.b.wait(&c.rd, c.live.Load())
 		if wait <= 0 {
-			return chunk, nil
+			return paced, nil
 		}
 		wait = min(wait, left)
 		tick, stop := c.b.clock.NewTimer(wait)

@@ -63,72 +63,20 @@ const (
 // sites, and their classes within each site (see fairQueue).
 type budgetLine struct {
 	bps     int64
-	fit     lineFit
 	all     tokenBucket
 	classed bool
 	class   [2]tokenBucket
 	slots   slotQueue
 }
 
-// lineFit is what a line's connections are sized by: the most one read
-// takes, and the receive buffers asked for (see Budgets).
-type lineFit struct {
-	chunk      int
-	readBuffer int // thumbnail connections
-	liveBuffer int // live connections
-}
-
-// narrower is the smaller of two fits, field by field: a connection on a
-// site's line and under the total follows both.
-func (f lineFit) narrower(g lineFit) lineFit {
-	return lineFit{chunk: min(f.chunk, g.chunk), readBuffer: min(f.readBuffer, g.readBuffer), liveBuffer: min(f.liveBuffer, g.liveBuffer)}
-}
-
-// minNarrowChunk is the smallest read chunk of a narrow line: 125 reads a
-// second would fill a 64 kbit/s line with it.
-const minNarrowChunk = 64
-
-// fitLine sizes a line of rate bytes per second. A line on which one
-// request slot fits with the options' sizes keeps them. A narrower one asks
-// for the kernel's least receive buffer (kernelMin, which is what it holds
-// then) for both classes, and takes the largest chunk, halving the
-// options' down to minNarrowChunk, with which its bursts, buffer and chunk
-// fit in half the margin, or else in the whole margin (see Budgets).
-func fitLine(rate float64, o BudgetOptions, kernelMin int) (fit lineFit, absorb int) {
-	wide := lineFit{chunk: o.ReadChunk, readBuffer: o.ReadBuffer, liveBuffer: o.LiveReadBuffer}
-	if oneSlot(rate, wide.chunk, 2*wide.readBuffer, 0.5) {
-		return wide, 2 * wide.readBuffer
-	}
-	narrow := lineFit{chunk: min(minNarrowChunk, o.ReadChunk), readBuffer: 1, liveBuffer: 1}
-	for _, share := range []float64{0.5, 1} {
-		for c := o.ReadChunk; c >= minNarrowChunk; c /= 2 {
-			if oneSlot(rate, c, kernelMin, share) {
-				narrow.chunk = c
-				return narrow, kernelMin
-			}
-		}
-	}
-	return narrow, kernelMin
-}
-
-// oneSlot reports whether a line's two bursts and one slot's receive
-// buffer (absorb) and chunk fit in share of the cap's margin.
-func oneSlot(rate float64, chunk, absorb int, share float64) bool {
-	margin := capMargin * capWindow.Seconds() * rate
-	return 2*lineBurst(rate, chunk)+float64(absorb+chunk) <= margin*share
-}
-
-// lineBurst is a line's burst: four chunks, or 20 ms of its rate.
-func lineBurst(rate float64, chunk int) float64 { return max(4*float64(chunk), rate*0.020) }
-
-// newBudgetLine makes a line of bps bits per second sized by fit, with
-// classes when liveShare is above 0. absorb is what the kernel may hold per
-// connection (twice the receive buffer asked for, or the kernel's least);
-// it sizes the request slots, as the Budgets comment explains.
-func newBudgetLine(bps int64, liveShare float64, fit lineFit, absorb int, now time.Time) *budgetLine {
+// newBudgetLine makes a line of bps bits per second, with classes when
+// liveShare is above 0. absorb is what the kernel may hold per connection
+// (twice the receive buffer asked for); it sizes the request slots, as the
+// Budgets comment explains.
+func newBudgetLine(bps int64, liveShare float64, chunk, absorb int, now time.Time) *budgetLine {
 	rate := float64(bps) / 8
-	burst := lineBurst(rate, fit.chunk)
-	l := &budgetLine{bps: bps, fit: fit, all: newTokenBucket(rate, burst, math.Inf(-1), now), classed: liveShare > 0}
+	burst := max(4*float64(chunk), rate*0.020)
+	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now), classed: liveShare > 0}
 	if l.classed {
 		// A class that borrowed keeps at most its own burst of debt, so
 		// after a quiet spell of the other class its guarantee returns
@@ -138,7 +86,7 @@ func newBudgetLine(bps int64, liveShare float64, fit lineFit, absorb int, now ti
 			l.class[c] = newTokenBucket(rate*share, size, -size, now)
 		}
 	}
-	l.slots.size = requestSlots(rate, burst, float64(fit.chunk), float64(absorb))
+	l.slots.size = requestSlots(rate, burst, float64(chunk), float64(absorb))
 	return l
 }
 

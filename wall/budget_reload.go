@@ -18,9 +18,7 @@ import (
 // now on. Connections already paced follow the new caps at their next
 // read. A connection that was not paced (no cap on its site or the total)
 // is paced from then on, and its receive buffer shrinks at once; one whose
-// caps are all gone asks for a large one (see Budgets); one whose line
-// became narrow or wide gets that line's receive buffer at once, and its
-// chunk from the next read (see fitLine). Request slots
+// caps are all gone asks for a large one (see Budgets). Request slots
 // change without breaking the ones held: a line that shrank hands no slot
 // on until fewer than its new count are held (see give), a line that grew
 // grants its waiters at once, and a line whose cap is gone lets every
@@ -31,20 +29,14 @@ func (b *Budgets) SetCaps(caps config.Budgets) {
 	}
 }
 
-// setCaps does SetCaps's work under b.mu, and returns the connections
-// whose receive buffer may change: those that were paced and are no more,
-// or the other way round, and those whose line's fit changed.
+// setCaps does SetCaps's work under b.mu, and returns the connections that
+// were paced and are no more, or the other way round.
 func (b *Budgets) setCaps(caps config.Budgets) []*PacedConn {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	type sizing struct {
-		fit   lineFit
-		paced bool
-	}
-	was := map[*budgetSite]sizing{}
+	wasPaced := map[*budgetSite]bool{}
 	for _, s := range b.sites {
-		fit, paced := b.fitLocked(s)
-		was[s] = sizing{fit, paced}
+		wasPaced[s] = b.pacedLocked(s)
 	}
 	now := b.clock.Now()
 	if total := max(int64(caps.Total), 0); total != capOf(b.total) {
@@ -63,8 +55,8 @@ func (b *Budgets) setCaps(caps config.Budgets) []*PacedConn {
 		}
 	}
 	var refit []*PacedConn
-	for s, before := range was {
-		if fit, paced := b.fitLocked(s); before != (sizing{fit, paced}) {
+	for s, was := range wasPaced {
+		if was != b.pacedLocked(s) {
 			for pc := range s.conns {
 				refit = append(refit, pc)
 			}
@@ -111,7 +103,6 @@ func (b *Budgets) recap(l *budgetLine, bps int64, now time.Time, mk func(int64, 
 	}
 	fresh := mk(bps, now)
 	l.bps = bps
-	l.fit = fresh.fit
 	l.all.refill(now) // the time passed is paid at the old rate
 	l.all = retune(l.all, fresh.all)
 	if l.classed {

@@ -1,7 +1,6 @@
 package wall
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -211,13 +210,11 @@ func simulate(b *Budgets, clk *manualClock, conns []*simConn, d time.Duration, r
 				continue
 			}
 			c.rd.site = c.site
-			w, chunk := b.wait(&c.rd, c.live)
-			if w > 0 {
+			if w := waitOf(b, &c.rd, c.live); w > 0 {
 				c.next = clk.Now().Add(w)
 				continue
 			}
-			chunk = cmp.Or(chunk, b.opt.ReadChunk) // not paced: a read as large as the default chunk
-			n := chunk/2 + rnd.IntN(chunk/2+1)
+			n := b.opt.ReadChunk/2 + rnd.IntN(b.opt.ReadChunk/2+1)
 			if c.demand > 0 {
 				n = min(n, int(c.has))
 			}
@@ -361,47 +358,32 @@ func TestBudgetLiveShare(t *testing.T) {
 	}
 }
 
-// TestRequestSlots checks the slot arithmetic against its aims: the
+// TestRequestSlots checks the slot arithmetic against its two aims: the
 // outstanding kiosks' receive buffers and chunks, with the bursts, fit in
-// half of the cap's margin (in the whole margin below 100 kbit/s, down to
-// the 64 kbit/s floor), as many slots as fit are given, lines on which one
-// slot fits with the default sizes keep them, and on a line of 2 Mbit or
-// more the slots' receive buffers can keep the line busy over a 50 ms
-// round trip.
+// half of the cap's margin, as many slots as fit are given, and on a line of
+// 2 Mbit or more the slots' receive buffers can keep the line busy over a
+// 50 ms round trip.
 func TestRequestSlots(t *testing.T) {
-	b := NewBudgets(config.Budgets{}, BudgetOptions{})
-	wide := lineFit{chunk: b.opt.ReadChunk, readBuffer: b.opt.ReadBuffer, liveBuffer: b.opt.LiveReadBuffer}
-	t.Logf("the kernel's least receive buffer: %d bytes", b.minBuffer)
-	for _, kbit := range []int64{64, 96, 100, 140, 256, 420, 600, 800, 860, 1000, 2000, 3000, 10_000, 20_000, 100_000, 1_000_000} {
-		bps := kbit * int64(config.Kbit)
-		l := b.newLine(bps, time.Now())
+	o := BudgetOptions{}
+	b := NewBudgets(config.Budgets{}, o)
+	chunk, absorb := float64(b.opt.ReadChunk), float64(2*b.opt.ReadBuffer)
+	for _, bps := range []int64{1 * testMbit, 2 * testMbit, 3 * testMbit, 10 * testMbit, 20 * testMbit, 100 * testMbit, 1000 * testMbit} {
+		l := newBudgetLine(bps, b.opt.LiveShare, b.opt.ReadChunk, int(absorb), time.Now())
 		rate := float64(bps) / 8
-		chunk, absorb := float64(l.fit.chunk), float64(2*l.fit.readBuffer)
-		if l.fit != wide {
-			absorb = float64(b.minBuffer)
-		}
-		margin := 0.05 * 10 * rate
-		room := margin / 2
-		if kbit < 100 {
-			room = margin
-		}
+		halfMargin := 0.05 * 10 * rate / 2
 		bursts := l.all.size + l.class[0].size + l.class[1].size
 		k := float64(l.slots.size)
-		t.Logf("%d kbit/s: chunk %.0f, burst %.0f, buffer %.0f, %v slots: %.0f of %.0f bytes", kbit, chunk, l.all.size, absorb, k, bursts+k*(absorb+chunk), room)
 		if k < 1 {
-			t.Errorf("%d kbit/s: %v slots", kbit, k)
+			t.Errorf("%d bit/s: %v slots", bps, k)
 		}
-		if bursts+k*(absorb+chunk) > room {
-			t.Errorf("%d kbit/s: %v slots hold %.0f bytes with the bursts, over %.0f", kbit, k, bursts+k*(absorb+chunk), room)
+		if k > 1 && bursts+k*(absorb+chunk) > halfMargin {
+			t.Errorf("%d bit/s: %v slots hold %.0f bytes with the bursts, over half the margin (%.0f)", bps, k, bursts+k*(absorb+chunk), halfMargin)
 		}
-		if bursts+(k+1)*(absorb+chunk) <= margin/2 {
-			t.Errorf("%d kbit/s: %v slots, but one more would fit in half the margin", kbit, k)
+		if bursts+(k+1)*(absorb+chunk) <= halfMargin {
+			t.Errorf("%d bit/s: %v slots, but one more would fit in half the margin", bps, k)
 		}
-		if kbit >= 860 && l.fit != wide {
-			t.Errorf("%d kbit/s: sized %+v; lines where one slot fits keep the defaults %+v", kbit, l.fit, wide)
-		}
-		if kbit >= 2000 && k*absorb < rate*0.050 {
-			t.Errorf("%d kbit/s: %v slots of %.0f bytes cannot keep the line busy over a 50 ms round trip", kbit, k, absorb)
+		if bps >= 2*testMbit && k*absorb < rate*0.050 {
+			t.Errorf("%d bit/s: %v slots of %.0f bytes cannot keep the line busy over a 50 ms round trip", bps, k, absorb)
 		}
 	}
 }
