@@ -462,7 +462,7 @@ func (t *Thumbnailer) Encode(e *Encoder, names ...string) ([]Frame, error) {
 			p.jpeg, p.dirty = j, p.rect // its first encoding reads every row
 		}
 		// The bands rowjpeg encodes again, and only they, are made.
-		y0, y1 := p.dirty.Min.Y/16*16, min(ceilDiv(p.dirty.Max.Y, 16)*16, p.rect.Dy())
+		y0, y1 := p.dirty.Min.Y/rowjpeg.Band*rowjpeg.Band, min(ceilDiv(p.dirty.Max.Y, rowjpeg.Band)*rowjpeg.Band, p.rect.Dy())
 		img := p.render(e.picture(p.rect), y0, y1)
 		var err error
 		if e.buf, err = p.jpeg.Encode(e.buf[:0], img, p.dirty, e.jpeg); err != nil {

@@ -83,4 +83,4 @@ func appendMarker(b []byte, marker byte, n int) []byte {
 }
 
 // mcuCount is how many 16-pixel MCUs cover n pixels.
-func mcuCount(n int) int { return (n + 15) / 16 }
+func mcuCount(n int) int { return (n + Band - 1) / Band }

@@ -20,6 +20,10 @@ import (
 	"image"
 )
 
+// Band is the height of what Encode encodes again: one MCU row. A caller
+// that makes only the changed part of a picture makes whole bands.
+const Band = 16
+
 // MaxSide bounds a Picture's width and height: a DRI interval of one MCU
 // row must fit, and a thumbnail never needs more.
 const MaxSide = 4096
@@ -86,7 +90,7 @@ func (p *Picture) Encode(dst []byte, img *image.RGBA, changed image.Rectangle, s
 	first, last := 0, p.rows
 	if p.valid {
 		r := changed.Intersect(img.Rect).Sub(img.Rect.Min)
-		first, last = r.Min.Y/16, mcuCount(r.Max.Y)
+		first, last = r.Min.Y/Band, mcuCount(r.Max.Y)
 		if r.Empty() {
 			first, last = 0, 0
 		}
