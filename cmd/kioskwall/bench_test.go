@@ -83,6 +83,18 @@ func TestBenchShortRun(t *testing.T) {
 	if turns, ok := got["turn_cpu_cores"].([]any); !ok || num("viewer_turns") < 4 || len(turns) != int(num("viewer_turns")) {
 		t.Errorf("viewer_turns %v, turn_cpu_cores %v; want at least 4 turns, each with its CPU", got["viewer_turns"], got["turn_cpu_cores"])
 	}
+	// Where the bytes go: the classes' bytes add up to the kiosks' count.
+	classes, _ := got["classes"].([]any)
+	var classBytes float64
+	for _, c := range classes {
+		c, _ := c.(map[string]any)
+		each, _ := c["bytes_per_sec_per_kiosk"].(float64)
+		n, _ := c["kiosks"].(float64)
+		classBytes += each * n
+	}
+	if len(classes) < 2 || math.Abs(classBytes-kiosks) > 0.1*kiosks {
+		t.Errorf("classes %v: %.0f bytes per second in all; want watched and unwatched classes adding up to the kiosks' %.0f", got["classes"], classBytes, kiosks)
+	}
 	if t.Failed() {
 		t.Logf("progress:\n%s", errOut.String())
 	}

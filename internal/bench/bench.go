@@ -357,6 +357,7 @@ type measured struct {
 	oneCPU, oneSecs float64
 	allCPU, allSecs float64
 	turnCores       []float64 // each turn's, in order: one viewer first
+	classes         []ClassResult
 }
 
 // maxSubscriptions is what the tile protocol lets one page subscribe to.
@@ -409,16 +410,18 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 		phases = 2 * max(2, int(r.cfg.Duration/(45*time.Second)))
 	}
 	res.ViewerTurns = phases
-	accepted := func() (int, error) {
+	kiosks := func() ([]SimKiosk, error) {
 		var ks []SimKiosk
+		return ks, getJSON(ctx, r.http, r.simURL+"kiosks", &ks)
+	}
+	accepted := func(ks []SimKiosk) int {
 		n := 0
-		err := getJSON(ctx, r.http, r.simURL+"kiosks", &ks)
 		for _, k := range ks {
 			n += k.Accepted
 		}
-		return n, err
+		return n
 	}
-	acceptedBefore, err := accepted()
+	kiosksBefore, err := kiosks()
 	if err != nil {
 		return m, err
 	}
@@ -476,11 +479,12 @@ func (r *run) measure(ctx context.Context, serverURL string, s *sampler, res *Re
 	if m.atEnd, err = usage(); err != nil {
 		return m, err
 	}
-	acceptedAfter, err := accepted()
+	kiosksAfter, err := kiosks()
 	if err != nil {
 		return m, err
 	}
-	res.KioskConnections = acceptedAfter - acceptedBefore
+	res.KioskConnections = accepted(kiosksAfter) - accepted(kiosksBefore)
+	m.classes = byClass(kiosksBefore, kiosksAfter, p.visible, m.end.Sub(m.start).Seconds())
 	for _, v := range viewers {
 		frames, n, failed := v.counts()
 		if failed != nil {

@@ -46,6 +46,9 @@ type Result struct {
 	// every window, by the server's count.
 	CapsHeld bool         `json:"caps_held"`
 	Sites    []SiteResult `json:"sites"`
+	// Classes says where the bytes go, by behaviour and whether a viewer
+	// shows the kiosk.
+	Classes []ClassResult `json:"classes"`
 
 	// The baseline: noVNC's defaults, one session per kiosk.
 	BaselineBytesPerSec float64            `json:"baseline_bytes_per_sec"`
@@ -132,6 +135,8 @@ func (r *run) figures(res *Result, s *sampler, m measured) {
 		res.Sites = append(res.Sites, sr)
 	}
 
+	res.Classes = m.classes
+
 	f := measureFreshness(s.changes, m.views, m.start, m.end.Add(-freshnessTail), m.end, capWindow, freshnessTarget)
 	ms := func(p float64) float64 { return float64(percentile(f.ages, p)) / float64(time.Millisecond) }
 	res.FreshnessP50MS, res.FreshnessP95MS, res.FreshnessP99MS = ms(0.50), ms(0.95), ms(0.99)
@@ -167,6 +172,9 @@ func (res *Result) setBaseline(b baselineResult) {
 	if res.BytesPerSec > 0 {
 		res.BaselineRatio = b.bytesPerSec / res.BytesPerSec
 	}
+	for i := range res.Classes {
+		res.Classes[i].BaselinePerKiosk = b.perKiosk[res.Classes[i].Behaviour]
+	}
 }
 
 // WriteText writes the figures for people, with the issue's targets.
@@ -200,6 +208,17 @@ func (res *Result) WriteText(w io.Writer) {
 	p("baseline       noVNC defaults (32 bpp, Tight, quality 6, compression 2, a request per update), %d kiosks sampled for %.0f s and scaled by behaviour: %s",
 		res.BaselineKiosks, res.BaselineSeconds, bitRate(res.BaselineBytesPerSec))
 	p("               kioskwall reads %.1f x fewer bytes (target at least 20 x)", res.BaselineRatio)
+	if len(res.Classes) > 0 {
+		p("               where the bytes go (the kiosks' count), each class against its kiosks' baseline:")
+		for _, c := range res.Classes {
+			against := "no baseline"
+			if c.BaselinePerKiosk > 0 && c.BytesPerSecPerKiosk > 0 {
+				against = fmt.Sprintf("%.1f x fewer than %.0f B/s", c.BaselinePerKiosk/c.BytesPerSecPerKiosk, c.BaselinePerKiosk)
+			}
+			p("                 %-22s %4d kiosks %6.0f B/s each %5.1f%% of the bytes (%s)",
+				c.Class, c.Kiosks, c.BytesPerSecPerKiosk, 100*c.Share, against)
+		}
+	}
 	p("freshness      change on a kiosk to a tile showing it on a viewer: p50 %s, p95 %s, p99 %s (target p95 <= 2 s)",
 		msText(res.FreshnessP50MS), msText(res.FreshnessP95MS), msText(res.FreshnessP99MS))
 	p("               %d samples of %d changes; %d had no tile by the end (counted at that age), %d left when the viewers changed; p95 <= 2 s in %d of %d 10-s windows",
