@@ -173,17 +173,7 @@ func TestReceiveBufferFollowsCaps(t *testing.T) {
 // (about 64 KiB measured), not the grown buffer: waiting for the next read
 // to shrink it let 1.4-1.8 MiB in.
 func TestCapOnOpenConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
+	ln, accepted := acceptOne(t)
 	b := NewBudgets(config.Budgets{}, BudgetOptions{})
 	c, err := b.Dial(context.Background(), &net.Dialer{}, "west", ln.Addr().String())
 	if err != nil {
@@ -215,4 +205,22 @@ func TestCapOnOpenConnection(t *testing.T) {
 	if queued > 256<<10 {
 		t.Errorf("%d bytes queued after the cap came; want no more than the window offered before it (256 KiB at most)", queued)
 	}
+}
+
+// acceptOne listens on loopback for one connection, which arrives on the
+// channel; the listener closes when the test ends.
+func acceptOne(t *testing.T) (net.Listener, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	return ln, accepted
 }

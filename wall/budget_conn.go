@@ -23,6 +23,7 @@ type PacedConn struct {
 	b  *Budgets
 	rd budgetReader // guarded by b.mu
 
+	ready    readyWaiter // waits for bytes to read before the budgets are asked
 	live     atomic.Bool
 	bufMu    sync.Mutex    // orders the receive buffer's changes
 	asked    int           // receive buffer asked for, 0: the kernel's own; bufMu guards it
@@ -83,47 +84,52 @@ func (c *PacedConn) setReadBuffer(n int) {
 	}
 }
 
-// Read reads, after waiting for the budgets: at most one chunk on a paced
-// line.
+// Read reads, after waiting for bytes to arrive and then for the budgets:
+// at most one chunk on a paced line. Waiting for bytes first means that a
+// read the budgets let through returns at once, so that what is under way
+// on a line is only the reads between those two moments (see Budgets).
 func (c *PacedConn) Read(p []byte) (int, error) {
-	paced, err := c.pace()
+	if len(p) > 0 && c.b.paced(c.rd.site) {
+		if err := c.ready.wait(); err != nil {
+			return 0, c.opError(err)
+		}
+	}
+	chunk, err := c.pace()
 	if err != nil {
 		return 0, err
 	}
-	if paced && len(p) > c.b.opt.ReadChunk {
-		p = p[:c.b.opt.ReadChunk]
+	if chunk > 0 && len(p) > chunk {
+		p = p[:chunk]
 	}
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.b.charge(&c.rd, c.live.Load(), n)
-	}
+	c.b.charge(&c.rd, c.live.Load(), n)
 	return n, err
 }
 
 // pace waits until the budgets allow a read, the read deadline passes, or
-// the connection is closed, and reports whether the line is paced. It holds
-// no lock while it sleeps.
-func (c *PacedConn) pace() (paced bool, err error) {
+// the connection is closed, and returns the most the read may take (0: the
+// line is not paced). It holds no lock while it sleeps.
+func (c *PacedConn) pace() (chunk int, err error) {
 	defer func() {
 		if err != nil {
-			c.b.leave(&c.rd) // it waits for the total no more
+			c.b.leave(&c.rd) // it waits for the budgets no more
 		}
 	}()
 	for {
 		select {
 		case <-c.closed:
-			return false, c.opError(net.ErrClosed)
+			return 0, c.opError(net.ErrClosed)
 		default:
 		}
 		left := time.Duration(math.MaxInt64)
 		if dl := c.deadline.Load(); dl != 0 {
 			if left = time.Unix(0, dl).Sub(c.b.clock.Now()); left <= 0 {
-				return false, c.opError(os.ErrDeadlineExceeded)
+				return 0, c.opError(os.ErrDeadlineExceeded)
 			}
 		}
-		wait, paced := c.b.wait(&c.rd, c.live.Load())
+		wait, chunk := c.b.wait(&c.rd, c.live.Load())
 		if wait <= 0 {
-			return paced, nil
+			return chunk, nil
 		}
 		wait = min(wait, left)
 		tick, stop := c.b.clock.NewTimer(wait)

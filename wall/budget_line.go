@@ -67,6 +67,13 @@ type budgetLine struct {
 	classed bool
 	class   [2]tokenBucket
 	slots   slotQueue
+	chunk   int         // the most one read takes (see lineChunk)
+	window  windowLimit // the second limit (see Budgets)
+	// inflight is the bytes that reads let through and not yet charged may
+	// bring: a chunk each.
+	inflight float64
+	// held counts the readers of each class that its window holds.
+	held [2]int
 }
 
 // newBudgetLine makes a line of bps bits per second, with classes when
@@ -76,7 +83,8 @@ type budgetLine struct {
 func newBudgetLine(bps int64, liveShare float64, chunk, absorb int, now time.Time) *budgetLine {
 	rate := float64(bps) / 8
 	burst := max(4*float64(chunk), rate*0.020)
-	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now), classed: liveShare > 0}
+	l := &budgetLine{bps: bps, all: newTokenBucket(rate, burst, math.Inf(-1), now), classed: liveShare > 0,
+		chunk: lineChunk(rate, chunk), window: newWindowLimit(rate)}
 	if l.classed {
 		// A class that borrowed keeps at most its own burst of debt, so
 		// after a quiet spell of the other class its guarantee returns
@@ -88,6 +96,23 @@ func newBudgetLine(bps int64, liveShare float64, chunk, absorb int, now time.Tim
 	}
 	l.slots.size = requestSlots(rate, burst, float64(chunk), float64(absorb))
 	return l
+}
+
+// minReadChunk is the least read chunk of a narrow line.
+const minReadChunk = 256
+
+// lineChunk is the read chunk of a line of rate bytes per second: chunk,
+// halved while it is more than a quarter of the cap's margin, down to
+// minReadChunk. The window limit keeps room for every read under way (see
+// Budgets), and room kept is room a busy line does not use: with this a
+// read keeps at most 1.25% of a 10 s window. Lines of 140 kbit/s and more
+// keep the 2 KiB default; 64 kbit/s reads 512 bytes at a time.
+func lineChunk(rate float64, chunk int) int {
+	margin := capMargin * capWindow.Seconds() * rate
+	for chunk > minReadChunk && float64(chunk) > margin/4 {
+		chunk /= 2
+	}
+	return chunk
 }
 
 // requestSlots is how many kiosks of a line may have a request outstanding:
@@ -105,18 +130,48 @@ func classOf(live bool) int {
 	return classThumb
 }
 
-// wait is how long a connection of the class must wait before it may read.
-func (l *budgetLine) wait(now time.Time, live bool) time.Duration {
+// bucketWait is how long a connection of class c must wait for the
+// line's buckets before it may read.
+func (l *budgetLine) bucketWait(now time.Time, c int) time.Duration {
 	l.all.refill(now)
 	if !l.classed {
 		return l.all.debtTime()
 	}
-	c := &l.class[classOf(live)]
-	c.refill(now)
-	return min(l.all.debtTime(), c.debtTime())
+	cb := &l.class[c]
+	cb.refill(now)
+	return min(l.all.debtTime(), cb.debtTime())
+}
+
+// windowWait is how long a connection of class c must wait for the line's
+// window limit before it may read chunk bytes: room for them and for the
+// reads under way. Where the window holds readers of the other class
+// that are within their class's guarantee while c reads beyond its own,
+// c lets them go first, as its buckets would if they were what held the
+// line; it looks again once the line could have read a chunk.
+func (l *budgetLine) windowWait(now time.Time, c int, chunk float64) time.Duration {
+	if d := l.window.wait(now, l.inflight+chunk); d > 0 {
+		return d
+	}
+	if !l.classed || l.held[1-c] == 0 {
+		return 0
+	}
+	mine, other := &l.class[c], &l.class[1-c]
+	mine.refill(now)
+	other.refill(now)
+	if mine.debtTime() > 0 && other.debtTime() == 0 {
+		return readTime(chunk, l.all.rate)
+	}
+	return 0
+}
+
+// wait is how long a connection of class c must wait for both of the
+// line's limits before it may read chunk bytes.
+func (l *budgetLine) wait(now time.Time, c int, chunk float64) time.Duration {
+	return max(l.bucketWait(now, c), l.windowWait(now, c, chunk))
 }
 
 func (l *budgetLine) charge(now time.Time, live bool, n int) {
+	l.window.add(now, n)
 	l.all.refill(now)
 	l.all.take(float64(n))
 	if l.classed {

@@ -15,7 +15,7 @@ import (
 // buckets, so a line that was just busy gets no fresh burst from a reload.
 // A line whose cap changed is judged by the new one from now: its
 // CapSince is now, and its busiest window counts only what it reads from
-// now on. Connections already paced follow the new caps at their next
+// now on, as does its window limit, so a raised cap gives its room at once. Connections already paced follow the new caps at their next
 // read. A connection that was not paced (no cap on its site or the total)
 // is paced from then on, and its receive buffer shrinks at once; one whose
 // caps are all gone asks for a large one (see Budgets). Request slots
@@ -112,6 +112,9 @@ func (b *Budgets) recap(l *budgetLine, bps int64, now time.Time, mk func(int64, 
 		}
 	}
 	l.slots.size = fresh.slots.size
+	l.chunk = fresh.chunk
+	l.window.rate = fresh.window.rate
+	l.window.judgeFrom(now)
 	b.grantLocked(&l.slots)
 	return l
 }

@@ -50,6 +50,13 @@ type budgetReader struct {
 	site   *budgetSite
 	queued bool
 	class  int
+	// The lines whose inflight counts its chunk (inChunk bytes), from when
+	// it may read until its read is charged.
+	in      [2]*budgetLine
+	inChunk float64
+	// The line whose window holds it, and in which class.
+	heldBy    *budgetLine
+	heldClass int
 }
 
 // newFairQueue makes the queue of a total; newTotal sets its quantum.

@@ -2,9 +2,6 @@ package wall
 
 import (
 	"context"
-	"math/rand/v2"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,36 +24,10 @@ func TestSitesShareTheTotalOnLoopback(t *testing.T) {
 	}
 	const run = 12 * time.Second
 	b := NewBudgets(config.Budgets{Total: 2 * config.Mbit, Sites: map[string]config.Bandwidth{"slow": 500 * config.Kbit}}, BudgetOptions{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), run)
 	defer cancel()
 	start := time.Now()
-	cb := &changeBoard{epoch: 1, next: make(chan struct{})}
-	written := newTimeline(start, run)
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	keep := func(c net.Conn) {
-		mu.Lock()
-		defer mu.Unlock()
-		conns = append(conns, c)
-	}
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			keep(c)
-			s := &burstSender{conn: c}
-			rnd := rand.New(rand.NewPCG(uint64(i), 11))
-			wg.Go(func() { s.serve(ctx, cb, rnd, 0, written) })
-		}
-	})
+	kiosks := startBusyKiosks(t, ctx, 11, 0, newTimeline(start, run))
 	sites := []struct {
 		name    string
 		senders int
@@ -66,38 +37,10 @@ func TestSitesShareTheTotalOnLoopback(t *testing.T) {
 		tl := newTimeline(start, run)
 		read[s.name] = tl
 		for range s.senders {
-			c, err := b.Dial(ctx, &net.Dialer{}, s.name, ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			keep(c)
-			if _, err := c.Write([]byte{'B'}); err != nil {
-				t.Fatal(err)
-			}
-			wg.Go(func() {
-				buf := make([]byte, 32<<10)
-				for {
-					release, err := b.Acquire(ctx, s.name, false)
-					if err != nil {
-						return
-					}
-					err = fetch(c.(*PacedConn), buf, tl)
-					release()
-					if err != nil {
-						return
-					}
-				}
-			})
+			kiosks.fetchAll(b, s.name, kiosks.dial(t, b, s.name, 'B'), tl)
 		}
 	}
-	<-ctx.Done()
-	ln.Close()
-	mu.Lock()
-	for _, c := range conns {
-		c.Close()
-	}
-	mu.Unlock()
-	wg.Wait()
+	kiosks.stop()
 
 	slots := int(run / (100 * time.Millisecond))
 	bps := map[string]float64{}

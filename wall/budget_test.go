@@ -1,6 +1,7 @@
 package wall
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -184,12 +185,16 @@ func waitOf(b *Budgets, r *budgetReader, live bool) time.Duration {
 }
 
 // simConn is a reader in a simulated run of the budgets: it reads whenever
-// the budgets allow and it has data.
+// the budgets allow and it has data, and asks the budgets only then, as a
+// PacedConn waits for bytes before it does.
 type simConn struct {
 	rd     budgetReader
 	site   *budgetSite
 	live   bool
 	demand float64 // bytes per second it has to give; 0: unlimited
+	// arrive, if set, is the bytes that arrive for it in the millisecond
+	// starting at now, instead of demand.
+	arrive func(now time.Time) float64
 	has    float64 // bytes waiting in its buffer
 	next   time.Time
 	got    int64
@@ -203,23 +208,26 @@ func simulate(b *Budgets, clk *manualClock, conns []*simConn, d time.Duration, r
 	all = make([]int64, steps)
 	for i := range steps {
 		for _, c := range conns {
-			if c.demand > 0 {
+			limited := c.demand > 0 || c.arrive != nil
+			switch {
+			case c.arrive != nil:
+				c.has += c.arrive(clk.Now())
+			case c.demand > 0:
 				c.has += c.demand / 1000
 			}
-			if clk.Now().Before(c.next) {
+			if clk.Now().Before(c.next) || (limited && c.has < 1) {
 				continue
 			}
 			c.rd.site = c.site
-			if w := waitOf(b, &c.rd, c.live); w > 0 {
+			w, chunk := b.wait(&c.rd, c.live)
+			if w > 0 {
 				c.next = clk.Now().Add(w)
 				continue
 			}
-			n := b.opt.ReadChunk/2 + rnd.IntN(b.opt.ReadChunk/2+1)
-			if c.demand > 0 {
+			chunk = cmp.Or(chunk, b.opt.ReadChunk) // not paced: a read as large as the default chunk
+			n := chunk/2 + rnd.IntN(chunk/2+1)
+			if limited {
 				n = min(n, int(c.has))
-			}
-			if n == 0 {
-				continue
 			}
 			c.has -= float64(n)
 			c.got += int64(n)
