@@ -31,7 +31,10 @@ type Thumbnailer struct {
 	acc    []uint64 // per picture column: packed sums of some rows of a band
 	sums   []uint32 // per picture column: r, g, b sums of a band
 	moved  []image.Rectangle
-	now    func() time.Time
+	// undrawn is the part of the screen no Apply has brought yet since
+	// the size was set: there the pictures show the blank framebuffer.
+	undrawn []image.Rectangle
+	now     func() time.Time
 }
 
 // picture is one rendition's downscaled screen. Pixel m of a row covers the
@@ -82,6 +85,12 @@ func New(renditions ...Rendition) *Thumbnailer {
 	}
 	return t
 }
+
+// Whole reports whether every pixel of the screen has been applied since
+// its size was set. Before that the pictures show a partly blank screen: a
+// 1x1 probe answered before the first full frame is all there is, and a
+// tile of it would show a black screen that the kiosk does not have.
+func (t *Thumbnailer) Whole() bool { return t.srcW != 0 && len(t.undrawn) == 0 }
 
 // Seq is the sequence number of the latest picture (0 before the first).
 func (t *Thumbnailer) Seq() uint64 { return t.seq }
@@ -147,11 +156,15 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 			}
 		}
 		t.ticker = tickerWatch{}
-		changed = []image.Rectangle{screen}
-		ch := t.Apply(src, changed)
+		ch := t.Apply(src, []image.Rectangle{screen})
 		ch.Changed = true // a new size is a new picture, even of the same colour
+		// The whole framebuffer was rendered, but only changed came from
+		// the server.
+		t.undrawn = append(t.undrawn[:0], screen)
+		t.draw(changed, screen)
 		return ch
 	}
+	t.draw(changed, screen)
 	t.lut.update(src)
 	// Only rectangles that changed a picture are changes: servers send
 	// pixels that stayed the same too (a 1x1 poke's answer, a region
@@ -187,6 +200,16 @@ func (t *Thumbnailer) Apply(src *rfb.Buffer, changed []image.Rectangle) Change {
 		return Change{}
 	}
 	return Change{Changed: true, Minor: t.ticker.observe(t.moved, screen, t.now())}
+}
+
+// draw takes the rectangles the server sent out of the undrawn area.
+func (t *Thumbnailer) draw(changed []image.Rectangle, screen image.Rectangle) {
+	for _, r := range changed {
+		if len(t.undrawn) == 0 {
+			return
+		}
+		t.undrawn = rfb.Subtract(t.undrawn, r.Intersect(screen))
+	}
 }
 
 func (p *picture) resize(srcW, srcH int) {

@@ -671,13 +671,16 @@ func (s *Session) applyUpdate(c *rfb.Client, u *rfb.Update) error {
 	s.thumbMu.Lock()
 	defer s.thumbMu.Unlock()
 	var ch thumbs.Change
+	wasWhole := s.thumb.Whole()
 	s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
 		ch = s.thumb.Apply(b, u.Rects)
 		return nil
 	})
-	if !ch.Changed {
+	if !ch.Changed && (wasWhole || !s.thumb.Whole()) {
 		// Nothing new (a poke's answer, pixels resent): a clock change
-		// held back for TickerRefresh stays held.
+		// held back for TickerRefresh stays held. The update that makes
+		// the screen whole publishes even so: a black screen's first
+		// frame changes no pixel of the blank one.
 		return nil
 	}
 	now := time.Now()
@@ -698,8 +701,13 @@ func (s *Session) publish(now time.Time, minor bool) error {
 // show are encoded when their picture changed, a change that is minor (a
 // clock) only once the schedule's TickerRefresh has passed; every rendition
 // is encoded at least each UnwatchedRefresh while it changes, and at once
-// for the first picture. s.thumbMu is held.
+// for the first picture, once the whole screen has come. s.thumbMu is held.
 func (s *Session) publishLocked(now time.Time, minor bool) error {
+	if !s.thumb.Whole() {
+		// Part of the screen has not come yet (a probe answered before the
+		// first frame): its tile would show a black screen.
+		return nil
+	}
 	var names []string
 	switch {
 	case s.publishedAt.IsZero():
