@@ -10,7 +10,8 @@ import (
 )
 
 // Free slots go to watched kiosks first, then by due time; an unwatched
-// kiosk later than its grace goes with the watched ones.
+// kiosk later than its grace goes with the watched ones, ranked from the
+// end of its grace.
 func TestSlotsGoToTheMostUrgent(t *testing.T) {
 	clock := newManualClock()
 	// 900 kbit/s: one request slot.
@@ -30,8 +31,11 @@ func TestSlotsGoToTheMostUrgent(t *testing.T) {
 		{"watched, due later", SlotClaim{Due: now.Add(-time.Second), Grace: time.Second, Watched: yes}},
 		{"unwatched, starving", SlotClaim{Due: now.Add(-time.Minute), Grace: 30 * time.Second}},
 		{"watched, due earlier", SlotClaim{Due: now.Add(-1500 * time.Millisecond), Grace: time.Second, Watched: yes}},
+		// Late by more than its grace, but by less than that beyond it than
+		// the watched kiosks are late: they go first.
+		{"unwatched, just urgent", SlotClaim{Due: now.Add(-31 * time.Second), Grace: 30 * time.Second}},
 	}
-	want := []string{"unwatched, starving", "watched, due earlier", "watched, due later", "unwatched, due first"}
+	want := []string{"unwatched, starving", "watched, due earlier", "watched, due later", "unwatched, just urgent", "unwatched, due first"}
 
 	contention := b.Contention()
 	got := make(chan string, len(claims))

@@ -23,7 +23,8 @@ import "time"
 // screen is fetched. Where a line has more kiosks due than request slots,
 // slots go first to watched kiosks, in the order their requests fell due;
 // an unwatched kiosk overdue by more than its own interval goes with them,
-// so nobody starves.
+// ranked from the moment that interval ran out, so nobody starves and a
+// line short of slots still asks the watched kiosks first.
 //
 // MaxAge is what a page may expect: a watched tile confirmed current (the
 // kiosk answered) less than MaxAge ago. A tile older than that is overdue
