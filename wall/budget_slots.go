@@ -29,10 +29,13 @@ type siteSlots struct {
 
 // SlotClaim is how urgent a waiter's update request is.
 type SlotClaim struct {
-	// Due is when the kiosk's request fell due: earlier goes first.
+	// Due is when the kiosk's request fell due.
 	Due time.Time
-	// Grace is how late an unwatched kiosk may be before it goes with the
-	// watched ones (Schedule: its own interval).
+	// Grace is how long after Due the request may wait behind others: the
+	// claim ranks from Due+Grace (Schedule.grace: none for a watched screen
+	// that is changing, more for a quiet one, the class interval for an
+	// unwatched kiosk), and an unwatched kiosk goes with the watched ones
+	// only once its grace is over.
 	Grace time.Duration
 	// Watched reports whether a page shows the kiosk now; nil means no.
 	Watched func() bool
@@ -46,33 +49,24 @@ type slotWaiter struct {
 }
 
 // first reports whether claim a goes before claim b at now: watched (or
-// unwatched but later than its grace) before the rest, then the one urgent
-// since longest. An unwatched kiosk counts as urgent only from the end of
-// its grace: ranked by its due time alone, a kiosk nobody watches, due
-// since minutes, went before every watched kiosk on a line short of slots
-// (a quarter of a 140 kbit/s line's bytes went to such kiosks in the
-// benchmark while watched carousels waited).
+// unwatched but later than its grace) before the rest, then the one ranked
+// from earlier (Due+Grace). Ranked by due time alone, a kiosk nobody
+// watches, due since minutes, went before every watched kiosk on a line
+// short of slots, and quiet watched kiosks, due every second to catch a
+// first change, took most turns from the ones whose screens were changing.
 func (a SlotClaim) first(b SlotClaim, now time.Time) bool {
 	ua, ub := a.urgent(now), b.urgent(now)
 	if ua != ub {
 		return ua
 	}
-	return a.urgentSince().Before(b.urgentSince())
+	return a.rankedFrom().Before(b.rankedFrom())
 }
-
-func (c SlotClaim) watched() bool { return c.Watched != nil && c.Watched() }
 
 func (c SlotClaim) urgent(now time.Time) bool {
-	return c.watched() || (!c.Due.IsZero() && now.Sub(c.Due) > c.Grace)
+	return (c.Watched != nil && c.Watched()) || (!c.Due.IsZero() && now.Sub(c.Due) > c.Grace)
 }
 
-// urgentSince is when the claim became, or becomes, urgent.
-func (c SlotClaim) urgentSince() time.Time {
-	if c.watched() || c.Due.IsZero() {
-		return c.Due
-	}
-	return c.Due.Add(c.Grace)
-}
+func (c SlotClaim) rankedFrom() time.Time { return c.Due.Add(c.Grace) }
 
 // before reports whether waiter a is given a free slot of q before b at
 // now: the site holding fewer slots first, then the one given a slot

@@ -9,9 +9,10 @@ import (
 	"kioskwall/config"
 )
 
-// Free slots go to watched kiosks first, then by due time; an unwatched
-// kiosk later than its grace goes with the watched ones, ranked from the
-// end of its grace.
+// Free slots go to watched kiosks first, ranked from their due time plus
+// their grace: a changing screen's request has none, a quiet one's some; an
+// unwatched kiosk later than its grace goes with the watched ones, ranked
+// from the end of its grace.
 func TestSlotsGoToTheMostUrgent(t *testing.T) {
 	clock := newManualClock()
 	// 900 kbit/s: one request slot.
@@ -28,14 +29,17 @@ func TestSlotsGoToTheMostUrgent(t *testing.T) {
 		claim SlotClaim
 	}{
 		{"unwatched, due first", SlotClaim{Due: now.Add(-2 * time.Second), Grace: 30 * time.Second}},
-		{"watched, due later", SlotClaim{Due: now.Add(-time.Second), Grace: time.Second, Watched: yes}},
+		{"watched changing, due later", SlotClaim{Due: now.Add(-time.Second), Watched: yes}},
 		{"unwatched, starving", SlotClaim{Due: now.Add(-time.Minute), Grace: 30 * time.Second}},
-		{"watched, due earlier", SlotClaim{Due: now.Add(-1500 * time.Millisecond), Grace: time.Second, Watched: yes}},
-		// Late by more than its grace, but by less than that beyond it than
-		// the watched kiosks are late: they go first.
-		{"unwatched, just urgent", SlotClaim{Due: now.Add(-31 * time.Second), Grace: 30 * time.Second}},
+		{"watched changing, due earlier", SlotClaim{Due: now.Add(-1500 * time.Millisecond), Watched: yes}},
+		// Due before both changing screens, but its grace ranks it after them.
+		{"watched quiet, due first", SlotClaim{Due: now.Add(-3 * time.Second), Grace: 2500 * time.Millisecond, Watched: yes}},
+		// Late by more than its grace, but by less beyond it than the
+		// watched kiosks are late: they go first.
+		{"unwatched, just urgent", SlotClaim{Due: now.Add(-30200 * time.Millisecond), Grace: 30 * time.Second}},
 	}
-	want := []string{"unwatched, starving", "watched, due earlier", "watched, due later", "unwatched, just urgent", "unwatched, due first"}
+	want := []string{"unwatched, starving", "watched changing, due earlier", "watched changing, due later",
+		"watched quiet, due first", "unwatched, just urgent", "unwatched, due first"}
 
 	contention := b.Contention()
 	got := make(chan string, len(claims))

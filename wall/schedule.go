@@ -21,10 +21,11 @@ import "time"
 // change, so a watched kiosk that stays quiet keeps its request outstanding
 // and shows the next change at once; the interval bounds how often a busy
 // screen is fetched. Where a line has more kiosks due than request slots,
-// slots go first to watched kiosks, in the order their requests fell due;
-// an unwatched kiosk overdue by more than its own interval goes with them,
-// ranked from the moment that interval ran out, so nobody starves and a
-// line short of slots still asks the watched kiosks first.
+// slots go first to watched kiosks, those whose screens are changing
+// before quiet ones (see grace); an unwatched kiosk overdue by more than its
+// own interval goes with them, ranked from the moment that interval ran
+// out, so nobody starves and a line short of slots still asks the watched
+// kiosks first.
 //
 // MaxAge is what a page may expect: a watched tile confirmed current (the
 // kiosk answered) less than MaxAge ago. A tile older than that is overdue
@@ -80,6 +81,22 @@ func (s Schedule) withDefaults() Schedule {
 		}
 	}
 	return s
+}
+
+// grace is how long a due request of a kiosk of the class may wait behind
+// others for a request slot (see SlotClaim): none for a watched kiosk whose
+// screen is changing, half of MaxAge for a quiet watched one, whose request
+// only catches a first change and confirms the tile, and the class interval
+// for an unwatched one. On a line short of slots the changing screens are
+// asked first, and nobody waits for ever.
+func (s Schedule) grace(watched, lively bool) time.Duration {
+	switch {
+	case watched && lively:
+		return 0
+	case watched:
+		return s.MaxAge / 2
+	}
+	return s.Unwatched
 }
 
 // interval is the class interval of a kiosk.

@@ -453,7 +453,8 @@ func (s *Session) serve(ctx context.Context, c *rfb.Client, pc *PacedConn, thumb
 			kind, sentAt, lastProbe = reqProbe, now, now
 		case kind == reqNone && !now.Before(nextRequest):
 			if mode == ModeThumbnail && !slots.held() {
-				slots.want(SlotClaim{Due: nextRequest, Grace: interval, Watched: s.watched})
+				grace := s.env.schedule.grace(s.watched(), s.lively(now))
+				slots.want(SlotClaim{Due: nextRequest, Grace: grace, Watched: s.watched})
 				break
 			}
 			whole := !incremental || mode == ModeLive || now.Sub(lastWhole) >= s.env.schedule.TickerRefresh
