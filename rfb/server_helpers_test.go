@@ -254,13 +254,6 @@ func (c *rawClient) setEncodings(encs ...Encoding) {
 	c.send(b...)
 }
 
-// setPixelFormat sends SetPixelFormat.
-func (c *rawClient) setPixelFormat(pf PixelFormat) {
-	c.t.Helper()
-	m := pf.Marshal()
-	c.send(append([]byte{0, 0, 0, 0}, m[:]...)...)
-}
-
 // request sends a FramebufferUpdateRequest.
 func (c *rawClient) request(incremental bool, r image.Rectangle) {
 	c.t.Helper()

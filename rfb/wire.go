@@ -45,19 +45,9 @@ func readU8(in *bufio.Reader) (uint8, error) {
 	return b, err
 }
 
-// readU16 and readU32 peek into the reader's buffer instead of reading into a
-// local array: an array handed to io.ReadFull escapes to the heap, and these
-// run for every rectangle, which must not allocate.
-func readU16(in *bufio.Reader) (uint16, error) {
-	b, err := peek(in, 2)
-	if err != nil {
-		return 0, err
-	}
-	v := binary.BigEndian.Uint16(b)
-	_, err = in.Discard(2)
-	return v, err
-}
-
+// readU32 peeks into the reader's buffer instead of reading into a local
+// array: an array handed to io.ReadFull escapes to the heap, and it runs for
+// every rectangle, which must not allocate.
 func readU32(in *bufio.Reader) (uint32, error) {
 	b, err := peek(in, 4)
 	if err != nil {

@@ -11,7 +11,6 @@ import "time"
 const (
 	windowSlot  = 20 * time.Millisecond
 	windowLong  = capWindow + time.Second
-	windowShort = int(capWindow / windowSlot) // slots in the shortest window judged
 	windowSlots = int(windowLong/windowSlot) + 1
 )
 

@@ -25,7 +25,6 @@ import (
 // as a browser or script reaches it.
 type apiEnv struct {
 	t    *testing.T
-	sim  *sim.Fleet
 	srv  *Server
 	http *httptest.Server
 	logs *apiLogBuffer

@@ -33,15 +33,15 @@ func moveWindow(n int, id uint32, x, y int) error {
 	}
 	var head [8]byte
 	if _, err := io.ReadFull(c, head[:]); err != nil {
-		return fmt.Errorf("X connection setup: %w", err)
+		return fmt.Errorf("setting up the X connection: %w", err)
 	}
 	rest := make([]byte, 4*int(le.Uint16(head[6:])))
 	if _, err := io.ReadFull(c, rest); err != nil {
-		return fmt.Errorf("X connection setup: %w", err)
+		return fmt.Errorf("setting up the X connection: %w", err)
 	}
 	if head[0] != 1 {
 		reason := rest[:min(int(head[1]), len(rest))]
-		return fmt.Errorf("X server refused the connection (status %d): %s", head[0], reason)
+		return fmt.Errorf("the X server refused the connection (status %d): %s", head[0], reason)
 	}
 
 	// ConfigureWindow with x and y, then GetInputFocus, whose reply comes
@@ -65,7 +65,7 @@ func moveWindow(n int, id uint32, x, y int) error {
 		}
 		switch msg[0] {
 		case 0:
-			return fmt.Errorf("X error %d for request %d on resource %#x", msg[1], msg[10], le.Uint32(msg[4:]))
+			return fmt.Errorf("an X error %d for request %d on resource %#x", msg[1], msg[10], le.Uint32(msg[4:]))
 		case 1:
 			return nil // GetInputFocus's reply: the move is done
 		}
