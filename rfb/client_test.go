@@ -295,6 +295,10 @@ func TestUpdates(t *testing.T) {
 				if c.Width() != 10 || c.Height() != 6 || fb.Width != 10 || fb.Height != 6 || !msgs[0].(*Update).Resized {
 					t.Errorf("after DesktopSize: client %dx%d, framebuffer %dx%d", c.Width(), c.Height(), fb.Width, fb.Height)
 				}
+				// The resize brought no pixels: nothing of the new screen was drawn.
+				if u := msgs[0].(*Update); len(u.Rects) != 0 {
+					t.Errorf("a DesktopSize alone reported drawn rectangles %v", u.Rects)
+				}
 			},
 		},
 		{

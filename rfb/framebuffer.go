@@ -47,6 +47,9 @@ type Update struct {
 	Encodings map[Encoding]int
 	// Bytes is the size of the message on the wire.
 	Bytes int64
-	// Resized is set when the desktop size changed in this update.
+	// Resized is set when the desktop size changed in this update. The
+	// framebuffer then holds only what Rects drew after the change: the
+	// server sends the new screen's pixels as rectangles like any others,
+	// and until they have come the rest is blank.
 	Resized bool
 }

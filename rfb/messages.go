@@ -155,7 +155,6 @@ func (c *Client) desktopResized(w, h int) error {
 		return err
 	}
 	c.update.Resized = true
-	c.update.Rects = append(c.update.Rects, image.Rect(0, 0, w, h))
 	return nil
 }
 

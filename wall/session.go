@@ -614,7 +614,7 @@ func (s *Session) readUpdates(ctx context.Context, c *rfb.Client, arrived func(*
 		if !ok {
 			continue
 		}
-		if err := s.applyUpdate(c, u); err != nil {
+		if err := s.applyUpdate(u); err != nil {
 			return err
 		}
 		arrived(u)
@@ -660,13 +660,14 @@ func (s *Session) switchMode(c *rfb.Client, pc *PacedConn, m Mode) error {
 }
 
 // applyUpdate brings the thumbnails up to date with a decoded update.
-func (s *Session) applyUpdate(c *rfb.Client, u *rfb.Update) error {
+func (s *Session) applyUpdate(u *rfb.Update) error {
 	if u.Resized {
+		w, h := s.desktop.Size()
 		s.mu.Lock()
-		s.status.Width, s.status.Height = c.Width(), c.Height()
+		s.status.Width, s.status.Height = w, h
 		s.mu.Unlock()
 	}
-	if len(u.Rects) == 0 {
+	if len(u.Rects) == 0 && !u.Resized {
 		return nil
 	}
 	s.thumbMu.Lock()

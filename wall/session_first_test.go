@@ -6,6 +6,7 @@ import (
 	"image/jpeg"
 	"sync"
 	"testing"
+	"time"
 
 	"kioskwall/rfb"
 	"kioskwall/thumbs"
@@ -49,7 +50,7 @@ func TestFirstTileWaitsForTheWholeScreen(t *testing.T) {
 					}
 					return nil
 				})
-				if err := s.applyUpdate(nil, &rfb.Update{Rects: []image.Rectangle{r}}); err != nil {
+				if err := s.applyUpdate(&rfb.Update{Rects: []image.Rectangle{r}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -72,5 +73,67 @@ func TestFirstTileWaitsForTheWholeScreen(t *testing.T) {
 				t.Errorf("the first tile's bottom is %d,%d,%d; want the kiosk's grey %d", r>>8, g>>8, b>>8, tt.grey)
 			}
 		})
+	}
+}
+
+// After a resize the framebuffer is blank until the server has sent the new
+// screen, in the same update or a later one: no tile of it is published
+// before.
+func TestTileAfterResizeWaitsForTheNewScreen(t *testing.T) {
+	var frames [][]thumbs.Frame
+	env := &sessionEnv{
+		thumbProfile: ThumbnailProfile,
+		renditions:   []thumbs.Rendition{{Name: "small", Width: 64, Height: 36}},
+		encoders:     &sync.Pool{New: func() any { return thumbs.NewEncoder() }},
+		publish:      func(_ Target, f []thumbs.Frame) { frames = append(frames, f) },
+		schedule:     DefaultSchedule,
+	}
+	env.schedule.PublishEvery = time.Nanosecond // every change is published at once
+	s := newSession(env, Target{ID: "K1", Site: "west"})
+	s.setWatch(1) // a page shows the small tile
+	paint := func(r image.Rectangle) {
+		s.desktop.Draw(func(b *rfb.Buffer) []image.Rectangle {
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					b.SetRGB(x, y, 240, 240, 240)
+				}
+			}
+			return nil
+		})
+	}
+	apply := func(u *rfb.Update) {
+		t.Helper()
+		if err := s.applyUpdate(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.desktop.SetFormat(192, 108, rfb.Format32); err != nil {
+		t.Fatal(err)
+	}
+	paint(image.Rect(0, 0, 192, 108))
+	apply(&rfb.Update{Rects: []image.Rectangle{image.Rect(0, 0, 192, 108)}})
+	if len(frames) != 1 {
+		t.Fatalf("%d tiles of the first screen; want 1", len(frames))
+	}
+
+	// The kiosk's screen grows; its pixels come in the next update.
+	if err := s.desktop.SetFormat(256, 144, rfb.Format32); err != nil {
+		t.Fatal(err)
+	}
+	apply(&rfb.Update{Resized: true})
+	if len(frames) != 1 {
+		t.Fatalf("a tile was published after the resize alone, before the new screen came")
+	}
+	paint(image.Rect(0, 0, 256, 144))
+	apply(&rfb.Update{Rects: []image.Rectangle{image.Rect(0, 0, 256, 144)}})
+	if len(frames) != 2 {
+		t.Fatalf("%d tiles after the new screen came; want 2", len(frames))
+	}
+	img, err := jpeg.Decode(bytes.NewReader(frames[1][0].JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _, _ := img.At(32, 18).RGBA(); r>>8 < 200 {
+		t.Errorf("the tile after the resize shows %d in its middle; want the light page", r>>8)
 	}
 }
