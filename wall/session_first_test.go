@@ -28,14 +28,7 @@ func TestFirstTileWaitsForTheWholeScreen(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var frames [][]thumbs.Frame
-			env := &sessionEnv{
-				thumbProfile: ThumbnailProfile,
-				renditions:   []thumbs.Rendition{{Name: "small", Width: 64, Height: 36}},
-				encoders:     &sync.Pool{New: func() any { return thumbs.NewEncoder() }},
-				publish:      func(_ Target, f []thumbs.Frame) { frames = append(frames, f) },
-				schedule:     DefaultSchedule,
-			}
-			s := newSession(env, Target{ID: "K1", Site: "west"})
+			s := newSession(tileTestEnv(&frames), Target{ID: "K1", Site: "west"})
 			if err := s.desktop.SetFormat(192, 108, rfb.Format32); err != nil {
 				t.Fatal(err)
 			}
@@ -81,13 +74,7 @@ func TestFirstTileWaitsForTheWholeScreen(t *testing.T) {
 // before.
 func TestTileAfterResizeWaitsForTheNewScreen(t *testing.T) {
 	var frames [][]thumbs.Frame
-	env := &sessionEnv{
-		thumbProfile: ThumbnailProfile,
-		renditions:   []thumbs.Rendition{{Name: "small", Width: 64, Height: 36}},
-		encoders:     &sync.Pool{New: func() any { return thumbs.NewEncoder() }},
-		publish:      func(_ Target, f []thumbs.Frame) { frames = append(frames, f) },
-		schedule:     DefaultSchedule,
-	}
+	env := tileTestEnv(&frames)
 	env.schedule.PublishEvery = time.Nanosecond // every change is published at once
 	s := newSession(env, Target{ID: "K1", Site: "west"})
 	s.setWatch(1) // a page shows the small tile
@@ -135,5 +122,17 @@ func TestTileAfterResizeWaitsForTheNewScreen(t *testing.T) {
 	}
 	if r, _, _, _ := img.At(32, 18).RGBA(); r>>8 < 200 {
 		t.Errorf("the tile after the resize shows %d in its middle; want the light page", r>>8)
+	}
+}
+
+// tileTestEnv is what a session needs to make 64x36 tiles, which it hands
+// to frames instead of a tile store.
+func tileTestEnv(frames *[][]thumbs.Frame) *sessionEnv {
+	return &sessionEnv{
+		thumbProfile: ThumbnailProfile,
+		renditions:   []thumbs.Rendition{{Name: "small", Width: 64, Height: 36}},
+		encoders:     &sync.Pool{New: func() any { return thumbs.NewEncoder() }},
+		publish:      func(_ Target, f []thumbs.Frame) { *frames = append(*frames, f) },
+		schedule:     DefaultSchedule,
 	}
 }
