@@ -31,7 +31,7 @@ type byteMeter struct {
 func (m *byteMeter) judgeFrom(now time.Time) {
 	m.advance(now)
 	m.rejudged, m.from = true, m.cur
-	m.sum = m.ring[ringIndex(m.cur)]
+	m.sum = m.ring[ringIndex(m.cur, meterSlots)]
 	m.worst = m.sum
 }
 
@@ -49,7 +49,7 @@ func (m *byteMeter) advance(now time.Time) {
 	}
 	for m.cur < slot {
 		m.cur++
-		i := ringIndex(m.cur)
+		i := ringIndex(m.cur, meterSlots)
 		if !m.rejudged || m.cur-int64(meterSlots) >= m.from {
 			m.sum -= m.ring[i] // the slot leaving the window counted
 		}
@@ -59,7 +59,7 @@ func (m *byteMeter) advance(now time.Time) {
 
 func (m *byteMeter) add(now time.Time, n int64) {
 	m.advance(now)
-	m.ring[ringIndex(m.cur)] += n
+	m.ring[ringIndex(m.cur, meterSlots)] += n
 	m.sum += n
 	m.total += n
 	m.worst = max(m.worst, m.sum)
@@ -70,14 +70,15 @@ func (m *byteMeter) add(now time.Time, n int64) {
 func (m *byteMeter) lastSecond() int64 {
 	var n int64
 	for k := int64(1); k <= int64(time.Second/meterSlot); k++ {
-		n += m.ring[ringIndex(m.cur-k)]
+		n += m.ring[ringIndex(m.cur-k, meterSlots)]
 	}
 	return n
 }
 
-// ringIndex places a slot number in the ring; slot numbers before the epoch
-// (a test clock's) are negative.
-func ringIndex(slot int64) int {
-	n := int64(meterSlots)
-	return int((slot%n + n) % n)
+// ringIndex places a slot number in a ring of n slots (the meter's or the
+// window limit's); slot numbers before the epoch (a test clock's) are
+// negative.
+func ringIndex(slot int64, n int) int {
+	m := int64(n)
+	return int((slot%m + m) % m)
 }

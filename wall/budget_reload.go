@@ -17,9 +17,10 @@ import (
 // CapSince is now, and its busiest window counts only what it reads from
 // now on, as does its window limit, so a raised cap gives its room at
 // once. Connections already paced follow the new caps at their next read
-// (the chunk of a narrow line too). A connection that was not paced (no cap on its site or the total)
-// is paced from then on, and its receive buffer shrinks at once; one whose
-// caps are all gone asks for a large one (see Budgets). Request slots
+// (the chunk of a narrow line too). A connection that was not paced (no
+// cap on its site or the total) is paced from then on, and its receive
+// buffer shrinks at once; one whose caps are all gone asks for a large one
+// (see Budgets). Request slots
 // change without breaking the ones held: a line that shrank hands no slot
 // on until fewer than its new count are held (see give), a line that grew
 // grants its waiters at once, and a line whose cap is gone lets every

@@ -43,7 +43,7 @@ func (w *windowLimit) advance(now time.Time) {
 	}
 	for w.cur < slot {
 		w.cur++
-		i := windowIndex(w.cur)
+		i := ringIndex(w.cur, windowSlots)
 		w.total -= w.ring[i]
 		w.ring[i] = 0
 	}
@@ -51,7 +51,7 @@ func (w *windowLimit) advance(now time.Time) {
 
 func (w *windowLimit) add(now time.Time, n int) {
 	w.advance(now)
-	w.ring[windowIndex(w.cur)] += int64(n)
+	w.ring[ringIndex(w.cur, windowSlots)] += int64(n)
 	w.total += int64(n)
 }
 
@@ -61,9 +61,9 @@ func (w *windowLimit) add(now time.Time, n int) {
 // lowered one is not held to what the old one allowed.
 func (w *windowLimit) judgeFrom(now time.Time) {
 	w.advance(now)
-	keep := w.ring[windowIndex(w.cur)]
+	keep := w.ring[ringIndex(w.cur, windowSlots)]
 	w.ring, w.total = [windowSlots]int64{}, keep
-	w.ring[windowIndex(w.cur)] = keep
+	w.ring[ringIndex(w.cur, windowSlots)] = keep
 }
 
 // wait is how long until a read may start with reserve bytes of reads
@@ -93,14 +93,7 @@ func (w *windowLimit) wait(now time.Time, reserve float64) time.Duration {
 		if at := end.Add(readTime(min(bytes, longest), w.rate)); at.After(need) {
 			need = at
 		}
-		bytes -= float64(w.ring[windowIndex(j)])
+		bytes -= float64(w.ring[ringIndex(j, windowSlots)])
 	}
 	return need.Sub(now)
-}
-
-// windowIndex places a slot number in the ring; slot numbers before the
-// epoch (a test clock's) are negative.
-func windowIndex(slot int64) int {
-	n := int64(windowSlots)
-	return int((slot%n + n) % n)
 }
